@@ -1,0 +1,452 @@
+"""The 256-px JPEG tile pyramid (``{z}/{x}/{y}.jpg``) drawn from per-city thumbnails.
+
+At the deepest zoom every photo fills its grid cell exactly; each lower zoom is a 2x2 box
+downsample of the level below, computed from pixel arrays held in memory, so every tile is
+JPEG-encoded exactly once. The quadtree is walked depth first, so only one branch of tiles is in
+memory at a time, never the whole mosaic.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+from PIL import Image
+from tqdm import tqdm
+
+from roomgrid.io import write_json
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TileGeometry:
+    """Pixel and tile extent of a ``rows`` x ``cols`` grid of square cells.
+
+    Pixel coordinates are those of the deepest zoom (``max_zoom``), where one cell is ``cell_px``
+    wide; ``y`` grows downward, as in Leaflet's ``CRS.Simple``.
+
+    Parameters
+    ----------
+    rows, cols : int
+        Grid shape.
+    cell_px : int, default 128
+        Side of one cell at the deepest zoom, in pixels.
+    tile_px : int, default 256
+        Side of one tile, in pixels.
+    """
+
+    rows: int
+    cols: int
+    cell_px: int = 128
+    tile_px: int = 256
+
+    def __post_init__(self) -> None:
+        for name in ("rows", "cols", "cell_px", "tile_px"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+    @property
+    def width(self) -> int:
+        """Map width at the deepest zoom, in pixels."""
+        return self.cols * self.cell_px
+
+    @property
+    def height(self) -> int:
+        """Map height at the deepest zoom, in pixels."""
+        return self.rows * self.cell_px
+
+    @property
+    def max_zoom(self) -> int:
+        """Smallest zoom ``z`` with ``tile_px * 2**z >= max(width, height)``."""
+        zoom = 0
+        while self.tile_px * 2**zoom < max(self.width, self.height):
+            zoom += 1
+        return zoom
+
+    def tiles_at(self, zoom: int) -> tuple[int, int]:
+        """Number of tiles ``(nx, ny)`` that intersect the map at ``zoom``."""
+        if not 0 <= zoom <= self.max_zoom:
+            raise ValueError(f"zoom must be in 0..{self.max_zoom}, got {zoom}")
+        span = self.tile_px * 2 ** (self.max_zoom - zoom)  # deepest-zoom pixels per tile
+        return -(-self.width // span), -(-self.height // span)
+
+    def cell_at(self, px: float, py: float) -> tuple[int, int] | None:
+        """Grid ``(row, col)`` under deepest-zoom pixel ``(px, py)``, or None outside the map."""
+        if not (0 <= px < self.width and 0 <= py < self.height):
+            return None
+        return int(py // self.cell_px), int(px // self.cell_px)
+
+    def to_dict(self) -> dict:
+        """Plain-JSON description shared by the tile summary and the viewer."""
+        return {
+            "rows": self.rows, "cols": self.cols, "cell_px": self.cell_px,
+            "tile_px": self.tile_px, "max_zoom": self.max_zoom,
+            "width": self.width, "height": self.height,
+        }
+
+
+def grid_cells(grid: pd.DataFrame, geometry: TileGeometry) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Rows of ``grid`` that occupy a valid cell, sorted by ``(row, col)``.
+
+    Shared by the tiles and the viewer so both put the same photo in each cell. A row outside the
+    grid, a second photo in an occupied cell, or a repeated id is skipped with a reason.
+
+    Returns
+    -------
+    placed : DataFrame
+        Columns ``id``, ``city``, ``row``, ``col`` (ints), one row per occupied cell.
+    skipped : dict
+        ``id -> reason`` for the rows left out (a repeated id keeps its first cell).
+    """
+    frame = grid.loc[:, ["id", "city", "row", "col"]].copy()
+    frame["row"] = pd.to_numeric(frame["row"], errors="coerce")
+    frame["col"] = pd.to_numeric(frame["col"], errors="coerce")
+    skipped: dict[str, str] = {}
+    inside = (frame["row"].between(0, geometry.rows - 1)
+              & frame["col"].between(0, geometry.cols - 1)
+              & (frame["row"] % 1 == 0) & (frame["col"] % 1 == 0))
+    for photo_id in frame.loc[~inside, "id"]:
+        skipped[str(photo_id)] = f"cell outside the {geometry.rows}x{geometry.cols} grid"
+    frame = frame[inside].astype({"row": int, "col": int})
+    repeated_id = frame["id"].duplicated()
+    for photo_id, row, col in frame.loc[repeated_id, ["id", "row", "col"]].itertuples(index=False):
+        skipped[str(photo_id)] = (f"id placed more than once; its extra cell ({row}, {col}) "
+                                  "is left empty")
+    frame = frame[~repeated_id]
+    taken = frame.duplicated(["row", "col"])
+    for photo_id in frame.loc[taken, "id"]:
+        skipped[str(photo_id)] = "cell already taken by another photo"
+    frame = frame[~taken].sort_values(["row", "col"], kind="stable").reset_index(drop=True)
+    for photo_id, reason in skipped.items():
+        logger.warning("grid: skipping %s: %s", photo_id, reason)
+    return frame, skipped
+
+
+def replace_directory(new: Path, target: Path) -> None:
+    """Move the finished directory ``new`` onto ``target``, removing what was there.
+
+    Each rename is atomic; between the two an old ``target`` is briefly parked beside it.
+    """
+    if target.exists() or target.is_symlink():
+        parked = target.with_name(f".{target.name}.old-{uuid.uuid4().hex}")
+        os.replace(target, parked)
+        os.replace(new, target)
+        if parked.is_dir() and not parked.is_symlink():
+            shutil.rmtree(parked)
+        else:
+            parked.unlink()
+    else:
+        os.replace(new, target)
+
+
+class _ThumbnailReader:
+    """Reads single thumbnails, opening each city's HDF5 file at most once."""
+
+    def __init__(self, paths: list[str], cell_px: int) -> None:
+        self._paths = paths
+        self._cell_px = cell_px
+        self._files: dict[int, h5py.File] = {}
+
+    def read(self, city_code: int, index: int) -> np.ndarray:
+        """Thumbnail ``index`` of city ``city_code`` as a (cell_px, cell_px, 3) uint8 array."""
+        if city_code not in self._files:
+            self._files[city_code] = h5py.File(self._paths[city_code], "r")
+        pixels = self._files[city_code]["thumbs"][index]
+        if pixels.shape[0] != self._cell_px or pixels.shape[1] != self._cell_px:
+            size = (self._cell_px, self._cell_px)
+            pixels = np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS))
+        return pixels
+
+    def close(self) -> None:
+        for handle in self._files.values():
+            handle.close()
+        self._files.clear()
+
+
+def _downsample(block: np.ndarray) -> np.ndarray:
+    """2x2 box average (rounded) of an (2n, 2n, 3) uint8 array."""
+    half = block.shape[0] // 2
+    sums = block.reshape(half, 2, half, 2, 3).sum(axis=(1, 3), dtype=np.uint16)
+    return ((sums + 2) // 4).astype(np.uint8)
+
+
+def _save_jpeg(tile: np.ndarray, path: Path, quality: int) -> None:
+    Image.fromarray(tile).save(path, "JPEG", quality=quality)
+
+
+class _PyramidWriter:
+    """Renders the quadtree under one tile depth first, writing each tile once.
+
+    ``cell_city``/``cell_index`` say, per grid cell, which city's thumbs file and which row in it
+    holds the photo (``-1`` for an empty cell). With ``done`` given, tiles at ``done_zoom`` are
+    taken from it (rendered elsewhere) instead of being rendered again.
+    """
+
+    def __init__(self, geometry: TileGeometry, cell_city: np.ndarray, cell_index: np.ndarray,
+                 thumbs_paths: list[str], out_dir: Path, quality: int,
+                 background: tuple[int, int, int], progress: tqdm | None = None,
+                 done: Mapping[tuple[int, int], np.ndarray] | None = None,
+                 done_zoom: int | None = None) -> None:
+        self.geometry = geometry
+        self._cell_city = cell_city
+        self._cell_index = cell_index
+        self._reader = _ThumbnailReader(thumbs_paths, geometry.cell_px)
+        self._out_dir = out_dir
+        self._quality = quality
+        self._blank = np.empty((geometry.tile_px, geometry.tile_px, 3), np.uint8)
+        self._blank[:] = background
+        self._progress = progress
+        self._done = done
+        self._done_zoom = done_zoom
+        self._made_dirs: set[tuple[int, int]] = set()
+        self.tiles_per_zoom = [0] * (geometry.max_zoom + 1)
+        self.failed: dict[tuple[int, int], str] = {}
+
+    def close(self) -> None:
+        self._reader.close()
+
+    def render(self, zoom: int, x: int, y: int) -> np.ndarray:
+        """Pixels of tile ``(zoom, x, y)``, writing it and every tile below it."""
+        if self._done is not None and zoom == self._done_zoom:
+            return self._done[(x, y)]
+        if zoom == self.geometry.max_zoom:
+            tile = self._compose(x, y)
+        else:
+            size = self.geometry.tile_px
+            block = np.empty((2 * size, 2 * size, 3), np.uint8)
+            nx, ny = self.geometry.tiles_at(zoom + 1)
+            for dy in (0, 1):
+                for dx in (0, 1):
+                    cx, cy = 2 * x + dx, 2 * y + dy
+                    child = self.render(zoom + 1, cx, cy) if cx < nx and cy < ny else self._blank
+                    block[dy * size:(dy + 1) * size, dx * size:(dx + 1) * size] = child
+            tile = _downsample(block)
+        self._write(zoom, x, y, tile)
+        return tile
+
+    def _compose(self, x: int, y: int) -> np.ndarray:
+        """Deepest-zoom tile: paste the thumbnail of every cell the tile overlaps."""
+        geo = self.geometry
+        size, cell = geo.tile_px, geo.cell_px
+        tile = self._blank.copy()
+        left, top = x * size, y * size
+        cols = range(left // cell, min(geo.cols, -(-(left + size) // cell)))
+        rows = range(top // cell, min(geo.rows, -(-(top + size) // cell)))
+        for row in rows:
+            for col in cols:
+                city_code = int(self._cell_city[row, col])
+                if city_code < 0:
+                    continue
+                index = int(self._cell_index[row, col])
+                try:
+                    pixels = self._reader.read(city_code, index)
+                except (OSError, KeyError, ValueError) as error:
+                    # A damaged chunk costs one cell, not the run.
+                    self.failed[(row, col)] = f"thumbnail read failed: {error}"
+                    logger.warning("tiles: cell %d,%d: thumbnail read failed: %s", row, col, error)
+                    continue
+                # Overlap of the cell and the tile, in tile coordinates.
+                x0, y0 = col * cell - left, row * cell - top
+                tx0, ty0 = max(x0, 0), max(y0, 0)
+                tx1, ty1 = min(x0 + cell, size), min(y0 + cell, size)
+                tile[ty0:ty1, tx0:tx1] = pixels[ty0 - y0:ty1 - y0, tx0 - x0:tx1 - x0]
+        return tile
+
+    def _write(self, zoom: int, x: int, y: int, tile: np.ndarray) -> None:
+        if (zoom, x) not in self._made_dirs:
+            (self._out_dir / str(zoom) / str(x)).mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add((zoom, x))
+        _save_jpeg(tile, self._out_dir / str(zoom) / str(x) / f"{y}.jpg", self._quality)
+        self.tiles_per_zoom[zoom] += 1
+        if self._progress is not None:
+            self._progress.update(1)
+
+
+def _locate_thumbnails(placed: pd.DataFrame, thumbs_paths: Mapping[str, os.PathLike | str],
+                       geometry: TileGeometry) -> tuple[np.ndarray, np.ndarray, list[str],
+                                                        dict[str, str]]:
+    """Map each placed photo to (city file, row in it) once, reading only the ``ids`` datasets."""
+    cell_city = np.full((geometry.rows, geometry.cols), -1, np.int32)
+    cell_index = np.full((geometry.rows, geometry.cols), -1, np.int64)
+    paths: list[str] = []
+    skipped: dict[str, str] = {}
+    for city, photos in placed.groupby("city", sort=True):
+        path = thumbs_paths.get(city)
+        if path is None:
+            reason = "no thumbnails file for its city"
+            skipped.update(dict.fromkeys(photos["id"], reason))
+            continue
+        try:
+            with h5py.File(path, "r") as handle:
+                ids = handle["ids"].asstr()[:]
+                shape = handle["thumbs"].shape
+        except (OSError, KeyError) as error:
+            skipped.update(dict.fromkeys(photos["id"], f"unreadable thumbnails file: {error}"))
+            continue
+        if len(shape) != 4 or shape[0] != len(ids) or shape[1] != shape[2] or shape[3] != 3:
+            reason = f"thumbnails file has shape {shape}, expected (n, T, T, 3)"
+            skipped.update(dict.fromkeys(photos["id"], reason))
+            continue
+        position = {photo_id: index for index, photo_id in enumerate(ids)}
+        code = len(paths)
+        paths.append(str(path))
+        for photo_id, row, col in photos[["id", "row", "col"]].itertuples(index=False):
+            index = position.get(photo_id)
+            if index is None:
+                skipped[photo_id] = "id not in its city's thumbnails file"
+                continue
+            cell_city[row, col] = code
+            cell_index[row, col] = index
+    for photo_id, reason in skipped.items():
+        logger.warning("tiles: skipping %s: %s", photo_id, reason)
+    return cell_city, cell_index, paths, skipped
+
+
+# One writer per worker process, so each opens every city's HDF5 file at most once.
+_WORKER: _PyramidWriter | None = None
+
+
+def _start_worker(*args) -> None:
+    global _WORKER
+    _WORKER = _PyramidWriter(*args)
+
+
+def _render_subtree(zoom: int, x: int, y: int) -> tuple[int, int, np.ndarray, list[int], dict]:
+    _WORKER.tiles_per_zoom = [0] * len(_WORKER.tiles_per_zoom)
+    _WORKER.failed = {}
+    tile = _WORKER.render(zoom, x, y)
+    return x, y, tile, _WORKER.tiles_per_zoom, _WORKER.failed
+
+
+def _split_zoom(geometry: TileGeometry, n_jobs: int) -> int:
+    """Shallowest zoom with at least ``4 * n_jobs`` tiles, so subtrees balance across workers."""
+    for zoom in range(geometry.max_zoom + 1):
+        nx, ny = geometry.tiles_at(zoom)
+        if nx * ny >= 4 * n_jobs:
+            return zoom
+    return geometry.max_zoom
+
+
+def render_tiles(grid: pd.DataFrame, thumbs_paths: Mapping[str, os.PathLike | str],
+                 out_dir: os.PathLike | str, *, cell_px: int,
+                 shape: tuple[int, int] | None = None, quality: int = 85, tile_px: int = 256,
+                 background: tuple[int, int, int] = (24, 24, 24), n_jobs: int = 1) -> dict:
+    """Write the JPEG tile pyramid ``out_dir/{z}/{x}/{y}.jpg`` for a photo grid.
+
+    Only tiles that intersect the map are written, for every zoom from 0 to ``max_zoom``. The
+    pyramid is built in a temporary directory beside ``out_dir`` and renamed onto it at the end,
+    so an interrupted run leaves no ``out_dir`` (and an earlier one untouched).
+
+    Parameters
+    ----------
+    grid : DataFrame
+        Columns ``id``, ``city``, ``row``, ``col`` (0-based, row grows downward).
+    thumbs_paths : mapping
+        City -> its ``thumbs.h5`` (datasets ``ids`` and ``thumbs`` of shape (n, T, T, 3)).
+        Thumbnails are resized to ``cell_px`` when ``T != cell_px``.
+    out_dir : path
+        Pyramid directory; replaced as a whole.
+    cell_px : int
+        Side of a cell at the deepest zoom.
+    shape : (rows, cols), optional
+        Grid shape (from ``grid.json``); defaults to the extent of ``grid``.
+    quality : int, default 85
+        JPEG quality.
+    tile_px : int, default 256
+        Tile side.
+    background : (r, g, b), default (24, 24, 24)
+        Colour of empty cells and of the margin beyond the map in edge tiles.
+    n_jobs : int, default 1
+        Worker processes; each renders whole subtrees.
+
+    Returns
+    -------
+    dict
+        ``rows``, ``cols``, ``cell_px``, ``tile_px``, ``max_zoom``, ``width``, ``height``,
+        ``tiles_per_zoom`` (list indexed by zoom), ``total_tiles``, ``photos`` (cells drawn) and
+        ``skipped`` (id -> reason); also written to ``out_dir/tiles.json``.
+    """
+    if shape is None:
+        shape = (int(grid["row"].max()) + 1, int(grid["col"].max()) + 1) if len(grid) else (1, 1)
+    geometry = TileGeometry(int(shape[0]), int(shape[1]), cell_px, tile_px)
+    placed, skipped = grid_cells(grid, geometry)
+    cell_city, cell_index, paths, missing = _locate_thumbnails(placed, thumbs_paths, geometry)
+    skipped.update(missing)
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=".part"))
+    total = sum(nx * ny for nx, ny in map(geometry.tiles_at, range(geometry.max_zoom + 1)))
+    writer_args = (geometry, cell_city, cell_index, paths, work, quality, tuple(background))
+    try:
+        with tqdm(total=total, unit="tile", desc="tiles") as progress:
+            tiles_per_zoom, failed = _render_pyramid(geometry, writer_args, progress, n_jobs)
+        ids_by_cell = dict(zip(zip(placed["row"], placed["col"]), placed["id"]))
+        skipped.update({ids_by_cell[cell]: reason for cell, reason in failed.items()})
+        summary = geometry.to_dict() | {
+            "tiles_per_zoom": tiles_per_zoom,
+            "total_tiles": sum(tiles_per_zoom),
+            "photos": int((cell_city >= 0).sum()) - len(failed),
+            "skipped": skipped,
+        }
+        write_json(summary, work / "tiles.json")
+        replace_directory(work, out_dir)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    logger.info("tiles: wrote %d tiles (zoom 0..%d) for %d photos to %s",
+                summary["total_tiles"], geometry.max_zoom, summary["photos"], out_dir)
+    return summary
+
+
+def _render_pyramid(geometry: TileGeometry, writer_args: tuple, progress: tqdm,
+                    n_jobs: int) -> tuple[list[int], dict[tuple[int, int], str]]:
+    """Render every tile, in this process or as subtrees spread over ``n_jobs`` workers."""
+    split = _split_zoom(geometry, n_jobs)
+    if n_jobs <= 1 or split == 0:
+        writer = _PyramidWriter(*writer_args, progress=progress)
+        try:
+            writer.render(0, 0, 0)
+        finally:
+            writer.close()
+        return writer.tiles_per_zoom, writer.failed
+
+    nx, ny = geometry.tiles_at(split)
+    done: dict[tuple[int, int], np.ndarray] = {}
+    tiles_per_zoom = [0] * (geometry.max_zoom + 1)
+    failed: dict[tuple[int, int], str] = {}
+    # spawn: forking a parent that has touched HDF5 and runs tqdm's thread is not safe.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(n_jobs, mp_context=context, initializer=_start_worker,
+                             initargs=writer_args) as pool:
+        futures = [pool.submit(_render_subtree, split, x, y) for y in range(ny) for x in range(nx)]
+        try:
+            for future in futures:
+                x, y, tile, counts, subtree_failed = future.result()
+                done[(x, y)] = tile
+                tiles_per_zoom = [a + b for a, b in zip(tiles_per_zoom, counts)]
+                failed.update(subtree_failed)
+                progress.update(sum(counts))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    # The levels above the split are small: finish them here from the subtree roots.
+    top = _PyramidWriter(*writer_args, progress=progress, done=done, done_zoom=split)
+    top.render(0, 0, 0)
+    top.close()
+    tiles_per_zoom = [a + b for a, b in zip(tiles_per_zoom, top.tiles_per_zoom)]
+    return tiles_per_zoom, failed
