@@ -1,0 +1,105 @@
+"""The per-city scan: read each photo once and derive everything later stages need from it.
+
+One decode per photo feeds the triage entropy, the dHash, the feature stack and the thumbnail, so
+the cost of a city is about one (draft-mode) JPEG decode per photo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import h5py
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from .decode import DEFAULT_MAX_PIXELS, BadPhoto, decode_photo
+from .dedup import dhash_hex
+from .io import atomic_path, read_table, write_table
+from .stacks import blur_stack, square_thumbnail, stack_shape
+from .triage import histogram_entropy
+
+logger = logging.getLogger(__name__)
+
+SCAN_COLUMNS = ["id", "status", "reason", "notes", "width", "height", "format", "mode",
+                "entropy", "dhash", "sha256"]
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    stack_size: int = 64
+    sigmas: Sequence[float] = (3.0, 8.0)
+    colour: bool = False
+    thumb_px: int = 128
+    draft: bool = True
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+
+def scan_city(photos_tsv: str | os.PathLike, scan_tsv: str | os.PathLike,
+              stacks_h5: str | os.PathLike, thumbs_h5: str | os.PathLike,
+              settings: ScanSettings = ScanSettings()) -> pd.DataFrame:
+    """Scan every photo of a city's photo table.
+
+    Writes ``scan_tsv`` (one row per file: ok or skipped with a reason), and for the readable ones
+    ``stacks_h5`` (``ids``, ``stacks``) and ``thumbs_h5`` (``ids``, ``thumbs``), rows in the same
+    order. All three are written atomically.
+    """
+    photos = read_table(photos_tsv)
+    n = len(photos)
+    shape = stack_shape(settings.stack_size, len(settings.sigmas), settings.colour)
+    thumb_shape = (settings.thumb_px, settings.thumb_px, 3)
+    min_side = max(settings.stack_size, settings.thumb_px) if settings.draft else 0
+    records = []
+    with atomic_path(stacks_h5) as stacks_tmp, atomic_path(thumbs_h5) as thumbs_tmp, \
+            h5py.File(stacks_tmp, "w") as stacks_file, h5py.File(thumbs_tmp, "w") as thumbs_file:
+        stacks = stacks_file.create_dataset("stacks", shape=(n, *shape), maxshape=(None, *shape),
+                                            dtype=np.uint8, chunks=(max(1, min(64, n)), *shape))
+        thumbs = thumbs_file.create_dataset("thumbs", shape=(n, *thumb_shape),
+                                            maxshape=(None, *thumb_shape), dtype=np.uint8,
+                                            chunks=(1, *thumb_shape))
+        ok_ids = []
+        for photo_id, path in tqdm(zip(photos["id"], photos["path"]), total=n, desc="scan",
+                                   mininterval=5, unit="photo"):
+            record = {"id": photo_id}
+            try:
+                data = Path(path).read_bytes()
+                record["sha256"] = hashlib.sha256(data).hexdigest()
+                decoded = decode_photo(data, min_side=min_side, max_pixels=settings.max_pixels)
+            except (BadPhoto, OSError) as exc:
+                record.update(status="skipped", reason=str(exc))
+                logger.warning("skipped %s: %s", photo_id, exc)
+                records.append(record)
+                continue
+            image = decoded.image
+            row = len(ok_ids)
+            stacks[row] = blur_stack(image, settings.stack_size, settings.sigmas, settings.colour)
+            thumbs[row] = square_thumbnail(image, settings.thumb_px)
+            ok_ids.append(photo_id)
+            record.update(status="ok", notes="; ".join(decoded.notes), width=decoded.width,
+                          height=decoded.height, format=decoded.format, mode=decoded.mode,
+                          entropy=round(histogram_entropy(image), 6), dhash=dhash_hex(image))
+            records.append(record)
+        for handle, dataset in ((stacks_file, stacks), (thumbs_file, thumbs)):
+            dataset.resize(len(ok_ids), axis=0)
+            handle.create_dataset("ids", data=np.array(ok_ids, dtype=object),
+                                  dtype=h5py.string_dtype())
+        stacks.attrs.update(size=settings.stack_size, sigmas=list(settings.sigmas),
+                            colour=settings.colour)
+        thumbs.attrs["size"] = settings.thumb_px
+        thumbs_file.attrs["size"] = settings.thumb_px
+    table = pd.DataFrame.from_records(records, columns=SCAN_COLUMNS)
+    write_table(table, scan_tsv)
+    skipped = table[table["status"] != "ok"]
+    logger.info("scanned %d photos: %d ok, %d skipped", n, len(ok_ids), len(skipped))
+    return table
+
+
+def read_ids(h5_path: str | os.PathLike) -> np.ndarray:
+    """The ``ids`` dataset of a stacks or thumbs file, as Python strings."""
+    with h5py.File(h5_path, "r") as handle:
+        return handle["ids"].asstr()[:]

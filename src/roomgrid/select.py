@@ -1,0 +1,124 @@
+"""Global selection: which scanned photos go on the map.
+
+A photo is placed when it was readable, its entropy bin is one the user keeps, it is not on the
+user's exclusion list, and it survives duplicate collapsing (per group, the copy with the most
+pixels is kept, then the larger file, then the smaller id, so the choice is deterministic).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .dedup import duplicate_groups, hamming
+from .io import read_table, write_json, write_table
+from .triage import entropy_bins
+
+logger = logging.getLogger(__name__)
+
+
+def read_exclusions(path: str | os.PathLike | None) -> list[str]:
+    """Patterns from an exclusion list: one photo id or glob (``boston/*``) per line, ``#`` comments."""
+    if not path:
+        return []
+    lines = Path(path).read_text().splitlines()
+    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+
+
+def is_excluded(ids: Iterable[str], patterns: Sequence[str]) -> np.ndarray:
+    exact = {p for p in patterns if not any(c in p for c in "*?[")}
+    globs = [p for p in patterns if p not in exact]
+    return np.array([i in exact or any(fnmatch.fnmatchcase(i, g) for g in globs) for i in ids],
+                    dtype=bool)
+
+
+def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequence[str | os.PathLike],
+                  *, keep_bins: Sequence[str], graphic_below: float, photo_from: float,
+                  max_distance: int, exclusions: Sequence[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Join the per-city tables and decide what is placed.
+
+    Returns the photo table (every file, with ``bin``, ``excluded``, ``duplicate_group``,
+    ``selected`` and ``dropped`` saying why a photo is not placed) sorted by id, and the duplicates
+    table (one row per member of every duplicate group).
+    """
+    photos = pd.concat([read_table(p) for p in photo_tables], ignore_index=True)
+    scans = pd.concat([read_table(p) for p in scan_tables], ignore_index=True)
+    table = photos.merge(scans, on="id", how="left", validate="one_to_one")
+    table = table.sort_values("id", kind="stable").reset_index(drop=True)
+    readable = table["status"].eq("ok").to_numpy()
+    table["bin"] = entropy_bins(table["entropy"].to_numpy(dtype=float), graphic_below, photo_from)
+    table["excluded"] = is_excluded(table["id"], exclusions)
+    candidate = readable & table["bin"].isin(keep_bins).to_numpy() & ~table["excluded"].to_numpy()
+
+    groups = np.full(len(table), -1, dtype=np.int64)
+    index = np.nonzero(candidate)[0]
+    groups[index] = duplicate_groups(table["dhash"].to_numpy()[index].astype(str),
+                                     table["sha256"].to_numpy()[index].astype(str), max_distance)
+    table["duplicate_group"] = groups
+    survivor = _survivors(table, groups)
+    table["selected"] = candidate & ((groups < 0) | survivor)
+
+    dropped = np.full(len(table), "", dtype=object)
+    dropped[~table["selected"].to_numpy()] = "duplicate"
+    dropped[~readable] = "unreadable"
+    not_kept_bin = readable & ~table["bin"].isin(keep_bins).to_numpy()
+    dropped[not_kept_bin] = "bin " + table["bin"].to_numpy()[not_kept_bin]
+    dropped[readable & table["excluded"].to_numpy() & ~not_kept_bin] = "excluded"
+    table["dropped"] = dropped
+    duplicates = _duplicates_table(table, survivor)
+    return table, duplicates
+
+
+def _survivors(table: pd.DataFrame, groups: np.ndarray) -> np.ndarray:
+    in_group = groups >= 0
+    order = pd.DataFrame({"group": groups, "pixels": table["width"].fillna(0) * table["height"].fillna(0),
+                          "bytes": table["bytes"], "id": table["id"]})[in_group]
+    order = order.sort_values(["group", "pixels", "bytes", "id"], ascending=[True, False, False, True])
+    best = order.drop_duplicates("group").index
+    survivor = np.zeros(len(table), dtype=bool)
+    survivor[best] = True
+    return survivor
+
+
+def _duplicates_table(table: pd.DataFrame, survivor: np.ndarray) -> pd.DataFrame:
+    members = table[table["duplicate_group"] >= 0].copy()
+    members["kept"] = survivor[members.index]
+    kept = members[members["kept"]].set_index("duplicate_group")
+    members["kept_id"] = members["duplicate_group"].map(kept["id"])
+    kept_hash = members["duplicate_group"].map(kept["dhash"])
+    kept_sha = members["duplicate_group"].map(kept["sha256"])
+    members["identical_bytes"] = members["sha256"].eq(kept_sha)
+    members["distance"] = [hamming(a, b) for a, b in zip(members["dhash"], kept_hash)]
+    columns = ["duplicate_group", "id", "city", "kept", "kept_id", "identical_bytes", "distance",
+               "width", "height", "bytes"]
+    return members[columns].sort_values(["duplicate_group", "kept", "id"],
+                                         ascending=[True, False, True]).reset_index(drop=True)
+
+
+def summarise(table: pd.DataFrame, duplicates: pd.DataFrame) -> dict:
+    """Counts worth reading at a glance (and plotting in the report)."""
+    return {
+        "photos": int(len(table)),
+        "selected": int(table["selected"].sum()),
+        "unreadable": int(table["dropped"].eq("unreadable").sum()),
+        "bins": {b: int(n) for b, n in table.loc[table["status"].eq("ok"), "bin"].value_counts().items()},
+        "excluded": int(table["dropped"].eq("excluded").sum()),
+        "duplicate_groups": int(duplicates["duplicate_group"].nunique()) if len(duplicates) else 0,
+        "duplicates_removed": int(table["dropped"].eq("duplicate").sum()),
+        "cities": int(table["city"].nunique()),
+    }
+
+
+def write_selection(table: pd.DataFrame, duplicates: pd.DataFrame, photos_tsv, duplicates_tsv,
+                    summary_json) -> None:
+    write_table(table, photos_tsv)
+    write_table(duplicates, duplicates_tsv)
+    summary = summarise(table, duplicates)
+    write_json(summary, summary_json)
+    logger.info("selection: %s", summary)

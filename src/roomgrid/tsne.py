@@ -1,0 +1,70 @@
+"""t-SNE of the PCA coordinates to 2-D with openTSNE, and each photo's nearest look-alikes."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from openTSNE import TSNE
+from openTSNE.nearest_neighbors import Annoy
+from sklearn.neighbors import NearestNeighbors
+
+logger = logging.getLogger(__name__)
+
+# Below this many photos an exact neighbour search costs less than building an Annoy index.
+EXACT_NEIGHBOURS_MAX = 20_000
+
+
+def embed(coords: np.ndarray, *, perplexity: float = 30.0, learning_rate: float | str = "auto",
+          n_iter: int = 750, early_exaggeration_iter: int = 250, seed: int = 42,
+          initialization: str = "pca", n_jobs: int = 1) -> tuple[np.ndarray, dict]:
+    """Embed ``coords`` (n, k) in 2-D.
+
+    Every setting is passed to openTSNE and echoed back in the returned facts, so a setting that did
+    not take effect is visible. Perplexity is capped at (n - 1) / 3, the most the data support.
+    """
+    n = len(coords)
+    if n < 4:
+        raise ValueError(f"t-SNE needs at least 4 photos, got {n}")
+    used_perplexity = float(min(perplexity, (n - 1) / 3))
+    if used_perplexity < perplexity:
+        logger.warning("tsne: perplexity %.1f too high for %d photos, using %.1f", perplexity, n,
+                       used_perplexity)
+    model = TSNE(n_components=2, perplexity=used_perplexity, learning_rate=learning_rate,
+                 n_iter=n_iter, early_exaggeration_iter=early_exaggeration_iter,
+                 initialization=initialization, random_state=seed, n_jobs=n_jobs,
+                 verbose=False)
+    embedding = model.fit(np.ascontiguousarray(coords, dtype=np.float64))
+    info = {"n": n, "perplexity_requested": float(perplexity), "perplexity": used_perplexity,
+            "learning_rate": learning_rate,
+            "n_iter": int(n_iter), "early_exaggeration_iter": int(early_exaggeration_iter),
+            "seed": int(seed), "initialization": initialization,
+            "kl_divergence": float(embedding.kl_divergence)}
+    logger.info("tsne: %s", info)
+    return np.asarray(embedding, dtype=np.float64), info
+
+
+def nearest_neighbours(coords: np.ndarray, k: int = 8, *, seed: int = 42, n_jobs: int = 1) -> np.ndarray:
+    """Indices (n, k') of each row's nearest other rows, nearest first, k' = min(k, n - 1).
+
+    Exact for small sets; Annoy (as openTSNE uses for its affinities) for large ones.
+    """
+    n = len(coords)
+    k = min(k, n - 1)
+    if k <= 0:
+        return np.empty((n, 0), dtype=np.int64)
+    if n <= EXACT_NEIGHBOURS_MAX:
+        finder = NearestNeighbors(n_neighbors=k + 1, n_jobs=n_jobs).fit(coords)
+        _, found = finder.kneighbors(coords)
+        return _drop_self(found, k)
+    found, _ = Annoy(np.ascontiguousarray(coords, dtype=np.float32), k, n_jobs=n_jobs,
+                     random_state=seed).build()
+    return found.astype(np.int64)
+
+
+def _drop_self(found: np.ndarray, k: int) -> np.ndarray:
+    """Remove each row's own index (not always first when photos are identical)."""
+    out = np.empty((len(found), k), dtype=np.int64)
+    for i, row in enumerate(found):
+        out[i] = row[row != i][:k]
+    return out
