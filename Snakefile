@@ -1,0 +1,38 @@
+# roomgrid: listing photos -> a zoomable grid of look-alikes.
+# Data flow: sources -> per-city scan -> selection -> PCA -> t-SNE -> grid -> tiles + viewer.
+# Each stage's logic lives in src/roomgrid; the rules below only wire files and parameters.
+
+import os
+import sys
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+# The workflow's own package, whether or not it is pip-installed (jobs inherit the variable).
+ROOMGRID_SRC = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, ROOMGRID_SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOMGRID_SRC, os.environ.get("PYTHONPATH")]))
+
+
+configfile: os.path.join(workflow.basedir, "config/config.yaml")
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/sources.smk"
+include: "workflow/rules/scan.smk"
+include: "workflow/rules/select.smk"
+include: "workflow/rules/embed.smk"
+include: "workflow/rules/viewer.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        "results/viewer/index.html",
+        "results/viewer/tiles",
+        REPORT_PLOTS,
+    default_target: True

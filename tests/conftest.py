@@ -1,0 +1,35 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def jpeg_bytes(image: Image.Image, **save) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", **save)
+    return buffer.getvalue()
+
+
+def room_like(seed: int, size=(600, 450)) -> Image.Image:
+    """A textured picture with photo-like entropy, different for each seed."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w]
+    base = rng.uniform(70, 170, 3)
+    tilt = rng.uniform(-0.12, 0.12, 2)
+    field = base[None, None, :] + (x * tilt[0] + y * tilt[1])[..., None]
+    rect = rng.integers(0, [w // 2, h // 2, w // 2, h // 2])
+    field[rect[1]:rect[1] + rect[3], rect[0]:rect[0] + rect[2]] += rng.uniform(-60, 60, 3)
+    field += rng.normal(0, 30, field.shape)
+    return Image.fromarray(np.clip(field, 0, 255).astype(np.uint8), "RGB")
+
+
+@pytest.fixture
+def make_jpeg():
+    return jpeg_bytes
+
+
+@pytest.fixture
+def room():
+    return room_like

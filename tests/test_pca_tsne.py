@@ -1,0 +1,92 @@
+import h5py
+import numpy as np
+import pytest
+
+from roomgrid.pca import read_embedding, reduce, write_embedding
+from roomgrid.stackreader import StackReader, batch_bounds
+from roomgrid.tsne import embed, nearest_neighbours
+
+
+def write_stacks(path, ids, stacks):
+    with h5py.File(path, "w") as handle:
+        handle["stacks"] = stacks
+        handle.create_dataset("ids", data=np.array(ids, dtype=object), dtype=h5py.string_dtype())
+
+
+@pytest.mark.parametrize("n, batch, min_rows", [(1001, 100, 10), (2500, 1000, 150), (7, 1000, 3), (150, 40, 150)])
+def test_batches_cover_every_row_once(n, batch, min_rows):
+    bounds = batch_bounds(n, batch, min_rows)
+    assert bounds[0][0] == 0 and bounds[-1][1] == n
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+    assert all(stop - start >= min(min_rows, n) for start, stop in bounds)
+
+
+def test_pca_transforms_every_row_when_n_is_not_a_batch_multiple(tmp_path):
+    rng = np.random.default_rng(0)
+    latent = rng.normal(size=(1037, 3))
+    mixing = rng.normal(size=(3, 8 * 8))
+    data = np.clip(128 + 30 * latent @ mixing + rng.normal(0, 1, (1037, 64)), 0, 255)
+    stacks = data.reshape(-1, 8, 8).astype(np.uint8)
+    ids_a = [f"a/{i:04d}" for i in range(600)]
+    ids_b = [f"b/{i:04d}" for i in range(437)]
+    write_stacks(tmp_path / "a.h5", ids_a, stacks[:600])
+    write_stacks(tmp_path / "b.h5", ids_b, stacks[600:])
+    keep = np.r_[0:600:2, 600:1037]  # a selection that skips rows
+    ids = np.array(ids_a + ids_b)[keep]
+    cities = [i.split("/")[0] for i in ids]
+    with StackReader({"a": tmp_path / "a.h5", "b": tmp_path / "b.h5"}, ids, cities) as reader:
+        assert reader.read(0, 3).shape == (3, 64)
+        np.testing.assert_allclose(reader.read(300, 301)[0], stacks[600].ravel() / 255, atol=1e-6)
+        coords, info = reduce(reader, n_components=5, batch_size=100)
+    assert coords.shape == (len(ids), 5)
+    assert info["rows_fitted"] == len(ids)
+    assert sum(info["explained_variance_ratio"][:3]) > 0.95  # three latent factors
+    write_embedding(tmp_path / "pca.h5", ids, coords, info)
+    stored_ids, stored, facts = read_embedding(tmp_path / "pca.h5")
+    assert list(stored_ids) == list(ids) and np.array_equal(stored, coords)
+    assert facts["n_components"] == 5
+
+
+def test_pca_caps_components_at_the_number_of_photos(tmp_path):
+    write_stacks(tmp_path / "a.h5", [f"a/{i}" for i in range(20)],
+                 np.random.default_rng(1).integers(0, 255, (20, 4, 4), dtype=np.uint8))
+    with StackReader({"a": tmp_path / "a.h5"}, [f"a/{i}" for i in range(20)], ["a"] * 20) as reader:
+        coords, info = reduce(reader, n_components=150, batch_size=1000)
+    assert coords.shape == (20, 16) and info["n_components"] == 16
+
+
+def clusters(n_per=60, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 10, (3, 10))
+    return np.concatenate([c + rng.normal(0, 1, (n_per, 10)) for c in centres]), np.repeat([0, 1, 2], n_per)
+
+
+def test_tsne_keeps_clusters_apart_and_honours_its_settings():
+    data, labels = clusters()
+    xy, info = embed(data, perplexity=15, learning_rate=50, n_iter=250, seed=3)
+    assert xy.shape == (180, 2)
+    assert info["learning_rate"] == 50 and info["perplexity"] == 15
+    centroids = np.array([xy[labels == k].mean(0) for k in range(3)])
+    spread = max(np.linalg.norm(xy[labels == k] - centroids[k], axis=1).mean() for k in range(3))
+    gaps = [np.linalg.norm(centroids[i] - centroids[j]) for i in range(3) for j in range(i + 1, 3)]
+    assert min(gaps) > 2 * spread
+    again, _ = embed(data, perplexity=15, learning_rate=50, n_iter=250, seed=3)
+    np.testing.assert_allclose(xy, again)
+    other_rate, _ = embed(data, perplexity=15, learning_rate=400, n_iter=250, seed=3)
+    assert not np.allclose(xy, other_rate)  # the learning rate is not silently ignored
+
+
+def test_tsne_caps_perplexity_for_small_sets():
+    data, _ = clusters(n_per=10)
+    _, info = embed(data, perplexity=30, n_iter=100)
+    assert info["perplexity"] == pytest.approx(29 / 3) and info["perplexity_requested"] == 30
+
+
+def test_nearest_neighbours_exclude_self_and_stay_in_cluster():
+    data, labels = clusters(n_per=20)
+    data[1] = data[0]  # identical photos must still not list themselves
+    found = nearest_neighbours(data, k=5)
+    assert found.shape == (60, 5)
+    assert all(i not in row for i, row in enumerate(found))
+    assert (labels[found] == labels[:, None]).all()
+    assert found[0, 0] == 1 and found[1, 0] == 0

@@ -1,0 +1,67 @@
+import pandas as pd
+
+from roomgrid.io import write_table
+from roomgrid.select import is_excluded, read_exclusions, select_photos, summarise
+
+
+def tables(tmp_path):
+    photos = pd.DataFrame({
+        "id": ["a/1.jpg", "a/2.jpg", "a/3.jpg", "a/4.jpg", "b/1.jpg", "b/2.jpg", "b/3.jpg", "b/4.jpg"],
+        "city": ["a"] * 4 + ["b"] * 4,
+        "bytes": [100, 100, 100, 100, 100, 90, 100, 100],
+    })
+    scan = pd.DataFrame({
+        "id": photos["id"],
+        "status": ["ok", "ok", "ok", "skipped", "ok", "ok", "ok", "ok"],
+        "reason": ["", "", "", "empty file", "", "", "", ""],
+        "width": [600, 600, 600, None, 600, 1200, 600, 600],
+        "height": [450, 450, 450, None, 450, 900, 450, 450],
+        "entropy": [5.0, 3.0, 4.2, None, 5.0, 5.0, 5.1, 5.2],
+        # a/1 ~ b/2 (near, 1 bit); b/3 and b/4 identical bytes with unrelated hashes
+        "dhash": ["0f0f0f0f0f0f0f0f", "aaaaaaaaaaaaaaaa", "123456789abcdef0", "",
+                  "fedcba9876543210", "0f0f0f0f0f0f0f0e", "1111222233334444", "9999888877776666"],
+        "sha256": ["s1", "s2", "s3", "", "s5", "s6", "same", "same"],
+    })
+    paths = []
+    for city in ("a", "b"):
+        p, s = tmp_path / f"{city}_photos.tsv", tmp_path / f"{city}_scan.tsv"
+        write_table(photos[photos.city == city], p)
+        write_table(scan[photos.city == city], s)
+        paths.append((p, s))
+    return [p for p, _ in paths], [s for _, s in paths]
+
+
+def test_selection_bins_excludes_and_collapses_duplicates(tmp_path):
+    photo_tables, scan_tables = tables(tmp_path)
+    table, duplicates = select_photos(photo_tables, scan_tables, keep_bins=["photo"],
+                                      graphic_below=3.9, photo_from=4.4, max_distance=2,
+                                      exclusions=["b/1.*"])
+    why = table.set_index("id")["dropped"].to_dict()
+    assert why == {"a/1.jpg": "duplicate", "a/2.jpg": "bin graphic", "a/3.jpg": "bin maybe",
+                   "a/4.jpg": "unreadable", "b/1.jpg": "excluded", "b/2.jpg": "",
+                   "b/3.jpg": "", "b/4.jpg": "duplicate"}
+    assert list(table.loc[table.selected, "id"]) == ["b/2.jpg", "b/3.jpg"]
+    # the larger copy survives; identical files keep the first id
+    assert len(duplicates) == 4
+    kept = duplicates.set_index("id")
+    assert kept.loc["a/1.jpg", "kept_id"] == "b/2.jpg" and kept.loc["a/1.jpg", "distance"] == 1
+    assert kept.loc["b/4.jpg", "kept_id"] == "b/3.jpg" and kept.loc["b/4.jpg", "identical_bytes"]
+    summary = summarise(table, duplicates)
+    assert summary["selected"] == 2 and summary["duplicates_removed"] == 2
+    assert summary["bins"] == {"photo": 5, "graphic": 1, "maybe": 1}
+
+
+def test_keeping_maybe_and_no_hash_matching(tmp_path):
+    photo_tables, scan_tables = tables(tmp_path)
+    table, _ = select_photos(photo_tables, scan_tables, keep_bins=["photo", "maybe"],
+                             graphic_below=3.9, photo_from=4.4, max_distance=-1)
+    assert set(table.loc[table.selected, "id"]) == {"a/1.jpg", "a/3.jpg", "b/1.jpg", "b/2.jpg", "b/3.jpg"}
+
+
+def test_exclusion_file_patterns(tmp_path):
+    listing = tmp_path / "exclude.txt"
+    listing.write_text("# floorplans\nboston/fp_*.jpg\n\ndenver/1.jpg  # ad\n")
+    patterns = read_exclusions(listing)
+    assert patterns == ["boston/fp_*.jpg", "denver/1.jpg"]
+    assert list(is_excluded(["boston/fp_2.jpg", "denver/1.jpg", "denver/10.jpg"], patterns)) == \
+        [True, True, False]

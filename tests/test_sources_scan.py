@@ -1,0 +1,95 @@
+import io
+
+import h5py
+import numpy as np
+import pytest
+import pandas as pd
+from PIL import Image
+
+from roomgrid.io import read_table, write_table
+from roomgrid.scan import ScanSettings, scan_city
+from roomgrid.triage import histogram_entropy
+from roomgrid.sources import discover_cities, index_city, list_city_photos, metadata_for_city
+
+
+def write_city(root, city, room, make_jpeg, n=3):
+    folder = root / city
+    offset = sum(map(ord, city))
+    (folder / "sub").mkdir(parents=True)
+    for i in range(n):
+        (folder / f"{i}.jpg").write_bytes(make_jpeg(room(offset + i)))
+    (folder / "sub" / "1.JPG").write_bytes(make_jpeg(room(999)))
+    (folder / ".scrape").mkdir()
+    (folder / ".scrape" / "partial.jpg").write_bytes(b"half")
+    (folder / "notes.txt").write_text("not a photo")
+    return folder
+
+
+def test_ids_are_unique_across_cities_with_the_same_file_names(tmp_path, room, make_jpeg):
+    for city in ("boston", "denver"):
+        write_city(tmp_path, city, room, make_jpeg)
+    (tmp_path / "empty").mkdir()
+    assert discover_cities(tmp_path) == ["boston", "denver"]
+    assert list_city_photos(tmp_path / "boston") == ["0.jpg", "1.jpg", "2.jpg", "sub/1.JPG"]
+    tables = [index_city(c, tmp_path / c) for c in ("boston", "denver")]
+    ids = pd.concat(tables)["id"]
+    assert ids.is_unique and "boston/1.jpg" in set(ids) and "denver/1.jpg" in set(ids)
+    assert "boston/sub/1.JPG" in set(ids)
+
+
+def test_listing_metadata_is_joined_from_the_city_folder_and_a_user_csv(tmp_path, room, make_jpeg):
+    folder = write_city(tmp_path, "boston", room, make_jpeg)
+    pd.DataFrame({"file": ["0.jpg"], "price": ["1850"], "listing_url": ["https://x/1.html"]}) \
+        .to_csv(folder / "listings.tsv", sep="\t", index=False)
+    csv = tmp_path / "meta.csv"
+    pd.DataFrame({"file": ["boston/1.jpg", "denver/0.jpg"], "price": ["900", "1"]}).to_csv(csv, index=False)
+    table = index_city("boston", folder, metadata=metadata_for_city(csv, "boston")).set_index("file")
+    assert table.loc["0.jpg", "price"] == "1850"
+    assert table.loc["0.jpg", "listing_url"] == "https://x/1.html"
+    assert table.loc["1.jpg", "price"] == "900"
+    assert pd.isna(table.loc["2.jpg", "price"])
+
+
+def test_scan_records_every_file_and_stores_rows_for_readable_ones(tmp_path, room, make_jpeg):
+    folder = write_city(tmp_path, "boston", room, make_jpeg, n=2)
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "text.jpg").write_text("hello")
+    good = make_jpeg(room(5))
+    (folder / "cut.jpg").write_bytes(good[: len(good) // 3])
+    write_table(index_city("boston", folder), tmp_path / "photos.tsv")
+    settings = ScanSettings(stack_size=16, sigmas=(1.0, 2.0), thumb_px=24, draft=False)
+    scan_city(tmp_path / "photos.tsv", tmp_path / "scan.tsv", tmp_path / "stacks.h5",
+              tmp_path / "thumbs.h5", settings)
+    scan = read_table(tmp_path / "scan.tsv").set_index("id")
+    assert len(scan) == 6
+    reasons = scan["reason"].to_dict()
+    assert reasons["boston/empty.jpg"] == "empty file"
+    assert reasons["boston/text.jpg"] == "not an image"
+    assert reasons["boston/cut.jpg"].startswith("truncated or corrupt")
+    ok = scan[scan["status"] == "ok"]
+    assert len(ok) == 3 and (ok["width"] == 600).all()
+    full = histogram_entropy(Image.open(folder / "0.jpg"))
+    assert ok.loc["boston/0.jpg", "entropy"] == pytest.approx(full, abs=1e-5)
+    assert ok["dhash"].str.fullmatch("[0-9a-f]{16}").all()
+    with h5py.File(tmp_path / "stacks.h5") as stacks, h5py.File(tmp_path / "thumbs.h5") as thumbs:
+        assert list(stacks["ids"].asstr()[:]) == list(ok.index)
+        assert stacks["stacks"].shape == (3, 48, 16) and stacks["stacks"].dtype == np.uint8
+        assert list(thumbs["ids"].asstr()[:]) == list(ok.index)
+        assert thumbs["thumbs"].shape == (3, 24, 24, 3)
+    assert not list(tmp_path.glob(".*part"))  # no temporary files left behind
+
+
+def test_blur_stack_layers_are_progressively_smoother():
+    from roomgrid.stacks import blur_stack, square_thumbnail
+
+    checker = Image.fromarray(((np.indices((64, 64)) // 8).sum(0) % 2 * 255).astype(np.uint8))
+    stack = blur_stack(checker, size=64, sigmas=(3, 8)).astype(float)
+    layers = stack.reshape(3, 64, 64)
+    spreads = [layer.std() for layer in layers]
+    assert spreads[0] > 100 and spreads[0] > spreads[1] > spreads[2]
+    assert abs(layers[2].mean() - layers[0].mean()) < 3
+    colour = blur_stack(Image.new("RGB", (30, 20), (255, 0, 0)), size=8, sigmas=(1,), colour=True)
+    assert colour.shape == (16, 8, 3) and (colour[..., 0] == 255).all()
+    wide = Image.new("RGB", (300, 100), (0, 0, 0))
+    wide.paste((255, 255, 255), (100, 0, 200, 100))  # white centre square
+    assert (square_thumbnail(wide, 32)[1:-1, 1:-1] > 250).all()

@@ -1,0 +1,25 @@
+# One pass over each city's photos: triage entropy, dHash, feature stacks and thumbnails.
+
+
+rule scan_city:
+    input:
+        "results/cities/{city}/photos.tsv",
+    output:
+        scan="results/cities/{city}/scan.tsv",
+        stacks="results/cities/{city}/stacks.h5",
+        thumbs="results/cities/{city}/thumbs.h5",
+    params:
+        stack_size=config["scan"]["stack"]["size"],
+        sigmas=config["scan"]["stack"]["sigmas"],
+        colour=config["scan"]["stack"]["colour"],
+        thumb_px=config["scan"]["thumb_px"],
+        draft=config["scan"]["draft"],
+        max_pixels=config["scan"]["max_pixels"],
+    log:
+        "logs/scan_city/{city}.log",
+    benchmark:
+        "results/benchmarks/scan_city/{city}.tsv"
+    conda:
+        "../../envs/scan.yaml"
+    script:
+        "../scripts/scan_city.py"

@@ -1,0 +1,57 @@
+# The slippy map: a JPEG tile pyramid and the static Leaflet page that shows it.
+
+LEAFLET_DIR = os.path.join(workflow.basedir, "node_modules/leaflet/dist")
+
+
+rule render_tiles:
+    input:
+        cells="results/layout/grid.tsv",
+        facts="results/layout/grid.json",
+        thumbs=per_city("results/cities/{city}/thumbs.h5"),
+    output:
+        directory("results/viewer/tiles"),
+    params:
+        cities=CITIES,
+        cell_px=config["tiles"]["cell_px"],
+        tile_px=config["tiles"]["tile_px"],
+        quality=config["tiles"]["quality"],
+        background=config["tiles"]["background"],
+    log:
+        "logs/render_tiles.log",
+    benchmark:
+        "results/benchmarks/render_tiles.tsv"
+    threads: 2
+    conda:
+        "../../envs/viewer.yaml"
+    script:
+        "../scripts/render_tiles.py"
+
+
+rule build_viewer:
+    input:
+        cells="results/layout/grid.tsv",
+        facts="results/layout/grid.json",
+        photos="results/selection/photos.tsv",
+        neighbours="results/embedding/neighbours.tsv",
+        leaflet=ancient(os.path.join(LEAFLET_DIR, "leaflet.js")),
+    output:
+        page="results/viewer/index.html",
+        script="results/viewer/app.js",
+        style="results/viewer/style.css",
+        map="results/viewer/data/map.json",
+        photos="results/viewer/data/photos.json",
+        lib=directory("results/viewer/lib"),
+        links=directory("results/viewer/photos"),
+    params:
+        cities=CITIES,
+        city_dirs={city: city_dir(city) for city in CITIES},
+        cell_px=config["tiles"]["cell_px"],
+        tile_px=config["tiles"]["tile_px"],
+        title=config["viewer"]["title"],
+        leaflet_dir=LEAFLET_DIR,
+    log:
+        "logs/build_viewer.log",
+    conda:
+        "../../envs/viewer.yaml"
+    script:
+        "../scripts/build_viewer.py"

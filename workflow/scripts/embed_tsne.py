@@ -1,0 +1,6 @@
+from roomgrid.runlog import logged
+from roomgrid.stages import run_tsne
+
+with logged(snakemake.log[0]):
+    run_tsne(snakemake.input[0], snakemake.output.points, snakemake.output.facts,
+             n_jobs=snakemake.threads, **snakemake.params)

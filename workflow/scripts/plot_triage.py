@@ -1,0 +1,9 @@
+import json
+
+from roomgrid.io import read_table
+from roomgrid.report import plot_triage
+from roomgrid.runlog import logged
+
+with logged(snakemake.log[0]):
+    summary = json.loads(open(snakemake.input.summary).read())
+    plot_triage(read_table(snakemake.input.photos), summary, snakemake.output[0], **snakemake.params)

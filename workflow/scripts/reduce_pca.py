@@ -1,0 +1,7 @@
+from roomgrid.runlog import logged
+from roomgrid.stages import run_pca
+
+with logged(snakemake.log[0]):
+    p = snakemake.params
+    run_pca(snakemake.input.photos, dict(zip(p.cities, snakemake.input.stacks)), snakemake.output[0],
+            n_components=p.n_components, batch_size=p.batch_size, method=p.method)

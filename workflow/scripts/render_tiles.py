@@ -1,0 +1,8 @@
+from roomgrid.runlog import logged
+from roomgrid.stages import run_tiles
+
+with logged(snakemake.log[0]):
+    p = snakemake.params
+    run_tiles(snakemake.input.cells, snakemake.input.facts, dict(zip(p.cities, snakemake.input.thumbs)),
+              snakemake.output[0], cell_px=p.cell_px, tile_px=p.tile_px, quality=p.quality,
+              background=p.background, n_jobs=snakemake.threads)

@@ -1,0 +1,7 @@
+from roomgrid.runlog import logged
+from roomgrid.scan import ScanSettings, scan_city
+
+with logged(snakemake.log[0]):
+    settings = ScanSettings(**{k: v for k, v in snakemake.params.items()})
+    scan_city(snakemake.input[0], snakemake.output.scan, snakemake.output.stacks,
+              snakemake.output.thumbs, settings)
