@@ -90,3 +90,32 @@ def test_nearest_neighbours_exclude_self_and_stay_in_cluster():
     assert all(i not in row for i, row in enumerate(found))
     assert (labels[found] == labels[:, None]).all()
     assert found[0, 0] == 1 and found[1, 0] == 0
+
+
+def test_randomized_pca_captures_the_same_variance_as_incremental(tmp_path):
+    rng = np.random.default_rng(5)
+    n = 700
+    latent = rng.normal(size=(n, 12)) * np.linspace(6, 1, 12)
+    data = np.clip(128 + 4 * latent @ rng.normal(size=(12, 256)) + rng.normal(0, 6, (n, 256)), 0, 255)
+    ids = [f"a/{i:04d}" for i in range(n)]
+    write_stacks(tmp_path / "a.h5", ids, data.reshape(n, 16, 16).astype(np.uint8))
+    results = {}
+    for method in ("incremental", "randomized"):
+        with StackReader({"a": tmp_path / "a.h5"}, ids, ["a"] * n) as reader:
+            results[method] = reduce(reader, n_components=12, batch_size=128, method=method)
+    (inc, inc_info), (rnd, rnd_info) = results["incremental"], results["randomized"]
+    assert rnd.shape == inc.shape == (n, 12) and rnd_info["rows_fitted"] == n
+    assert sum(rnd_info["explained_variance_ratio"]) == pytest.approx(
+        sum(inc_info["explained_variance_ratio"]), rel=0.005)
+    # Same subspace: distances between photos agree (components may differ in sign).
+    pairs = rng.integers(0, n, (200, 2))
+    d_inc = np.linalg.norm(inc[pairs[:, 0]] - inc[pairs[:, 1]], axis=1)
+    d_rnd = np.linalg.norm(rnd[pairs[:, 0]] - rnd[pairs[:, 1]], axis=1)
+    np.testing.assert_allclose(d_rnd, d_inc, rtol=0.02, atol=1e-3)
+
+
+def test_unknown_pca_method_is_refused(tmp_path):
+    write_stacks(tmp_path / "a.h5", ["a/1", "a/2"], np.zeros((2, 2, 2), dtype=np.uint8))
+    with StackReader({"a": tmp_path / "a.h5"}, ["a/1", "a/2"], ["a", "a"]) as reader:
+        with pytest.raises(ValueError, match="unknown PCA method"):
+            reduce(reader, 2, 10, method="magic")

@@ -1,0 +1,190 @@
+"""The whole workflow on a small demo, run by snakemake in a temporary directory.
+
+One complete run is shared by the tests of this module; the staleness tests only use dry runs and
+undo what they change.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+from roomgrid.io import read_table
+from roomgrid.tiles import TileGeometry
+
+pytestmark = pytest.mark.workflow
+
+REPO = Path(__file__).resolve().parents[1]
+CITIES = ["alpha", "beta", "gamma"]
+CONFIG = {"source": {"kind": "demo", "demo": {"cities": CITIES, "photos_per_city": 24, "seed": 3}},
+          "pca": {"n_components": 40, "batch_size": 30, "method": "incremental"},
+          "tsne": {"perplexity": 10, "learning_rate": "auto", "n_iter": 300,
+                   "early_exaggeration_iter": 100, "seed": 1, "initialization": "pca"},
+          "tiles": {"cell_px": 64, "tile_px": 256, "quality": 80, "background": [24, 24, 24]}}
+
+
+def snakemake(workdir, *args, configs=("config.yaml",), check=True):
+    command = [str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(REPO / "Snakefile"),
+               "--directory", str(workdir), "--cores", "2",
+               "--configfile", *[str(workdir / c) for c in configs], *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if check and done.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}")
+    return done
+
+
+def planned_jobs(workdir, configs=("config.yaml",)):
+    """(rule, city or None) of every job a dry run would execute."""
+    out = snakemake(workdir, "-n", configs=configs)
+    text = out.stdout + out.stderr
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?(?:rule|checkpoint) \w+:)", text):
+        head = re.match(r"(?:local)?(?:rule|checkpoint) (\w+):", block.strip())
+        if head:
+            city = re.search(r"wildcards: city=([\w.-]+)", block)
+            jobs.append((head.group(1), city.group(1) if city else None))
+    return set(jobs)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("workflow")
+    (workdir / "config.yaml").write_text(yaml.safe_dump(CONFIG))
+    snakemake(workdir)
+    return workdir
+
+
+def test_every_artifact_exists(built):
+    for city in CITIES:
+        for name in ("photos.tsv", "scan.tsv", "stacks.h5", "thumbs.h5"):
+            assert (built / "results/cities" / city / name).stat().st_size > 0
+        assert (built / "logs/scan_city" / f"{city}.log").exists()
+    for path in ("results/selection/photos.tsv", "results/selection/duplicates.tsv",
+                 "results/embedding/pca.h5", "results/embedding/tsne.tsv",
+                 "results/embedding/neighbours.tsv", "results/layout/grid.tsv",
+                 "results/viewer/index.html", "results/viewer/data/photos.json",
+                 "results/viewer/tiles/tiles.json", "results/report/triage.png",
+                 "results/report/pca_variance.png", "results/report/layout.png"):
+        assert (built / path).stat().st_size > 0, path
+
+
+def test_artifacts_agree_on_ids(built):
+    photos = read_table(built / "results/selection/photos.tsv")
+    selected = sorted(photos.loc[photos["selected"].astype(bool), "id"])
+    assert len(selected) > 40
+    for city in CITIES:
+        with h5py.File(built / f"results/cities/{city}/stacks.h5") as stacks:
+            stored = set(stacks["ids"].asstr()[:])
+        scan = read_table(built / f"results/cities/{city}/scan.tsv")
+        assert stored == set(scan.loc[scan["status"] == "ok", "id"])
+        assert {i for i in selected if i.startswith(city + "/")} <= stored
+    with h5py.File(built / "results/embedding/pca.h5") as pca:
+        assert list(pca["ids"].asstr()[:]) == selected
+        assert pca["coords"].shape == (len(selected), 40)
+    tsne = read_table(built / "results/embedding/tsne.tsv")
+    grid = read_table(built / "results/layout/grid.tsv")
+    assert list(tsne["id"]) == selected and list(grid["id"]) == selected
+    facts = json.loads((built / "results/layout/grid.json").read_text())
+    assert facts["rows"] * facts["cols"] >= len(selected)
+    cells = grid["row"] * facts["cols"] + grid["col"]
+    assert cells.is_unique and grid["row"].between(0, facts["rows"] - 1).all()
+    neighbours = read_table(built / "results/embedding/neighbours.tsv")
+    assert list(neighbours["id"]) == selected
+    assert all(set(n.split()) <= set(selected) for n in neighbours["neighbours"])
+
+
+def test_demo_problems_are_caught(built):
+    photos = read_table(built / "results/selection/photos.tsv").set_index("id")
+    for city in CITIES:
+        truth = read_table(built / f"resources/demo/{city}/demo_truth.tsv")
+        for row in truth.itertuples():
+            photo = photos.loc[f"{city}/{row.file}"]
+            if row.kind == "unreadable":
+                assert photo["dropped"] == "unreadable" and photo["reason"], row.file
+            elif row.kind == "graphic":
+                assert photo["bin"] == "graphic" and not photo["selected"], row.file
+            elif row.kind == "odd":
+                assert photo["status"] == "ok", row.file
+    duplicates = read_table(built / "results/selection/duplicates.tsv")
+    assert duplicates["identical_bytes"].astype(bool).any()
+    assert (duplicates["city"] != duplicates["kept_id"].str.split("/").str[0]).any()  # across cities
+    assert (duplicates.groupby("duplicate_group")["kept"].sum() == 1).all()
+
+
+def test_tiles_cover_the_grid_at_every_zoom(built):
+    facts = json.loads((built / "results/layout/grid.json").read_text())
+    geometry = TileGeometry(facts["rows"], facts["cols"], 64, 256)
+    tiles = built / "results/viewer/tiles"
+    for z in range(geometry.max_zoom + 1):
+        nx, ny = geometry.tiles_at(z)
+        found = {p.relative_to(tiles / str(z)).as_posix() for p in (tiles / str(z)).rglob("*.jpg")}
+        assert found == {f"{x}/{y}.jpg" for x in range(nx) for y in range(ny)}
+    assert not (tiles / str(geometry.max_zoom + 1)).exists()
+    summary = json.loads((tiles / "tiles.json").read_text())
+    assert summary["max_zoom"] == geometry.max_zoom
+    assert summary["photos"] == facts["n"]
+
+
+def test_viewer_points_at_the_tiles(built):
+    viewer = built / "results/viewer"
+    html = (viewer / "index.html").read_text()
+    assert "lib/leaflet/leaflet.js" in html and "app.js" in html
+    map_facts = json.loads((viewer / "data/map.json").read_text())
+    facts = json.loads((built / "results/layout/grid.json").read_text())
+    assert (map_facts["rows"], map_facts["cols"], map_facts["cell_px"]) == (facts["rows"], facts["cols"], 64)
+    template = map_facts["tile_url"] if "tile_url" in map_facts else map_facts["tiles"]
+    assert template == "tiles/{z}/{x}/{y}.jpg"
+    assert (viewer / "lib/leaflet/leaflet.js").exists()
+    first = read_table(built / "results/layout/grid.tsv").iloc[0]
+    assert (viewer / "photos" / first["id"]).exists()  # the original, through the city link
+
+
+def test_nothing_is_stale_after_a_complete_run(built):
+    assert planned_jobs(built) == set()
+
+
+def test_adding_a_photo_reruns_only_that_city_and_the_global_jobs(built):
+    folder = built / "resources/demo/beta"
+    source = sorted(folder.glob("*_600x450.jpg"))[0]
+    added = folder / "added_by_test.jpg"
+    shutil.copy(source, added)
+    try:
+        jobs = planned_jobs(built)
+    finally:
+        added.unlink()
+    per_city = {(rule, city) for rule, city in jobs if city}
+    assert per_city == {("index_city", "beta"), ("scan_city", "beta")}
+    global_rules = {rule for rule, city in jobs if not city}
+    assert {"select_photos", "reduce_pca", "embed_tsne", "assign_grid", "render_tiles",
+            "build_viewer"} <= global_rules
+
+
+def override(built, name, section, **values):
+    (built / name).write_text(yaml.safe_dump({section: {**CONFIG[section], **values}}))
+    return ("config.yaml", name)
+
+
+def test_changing_perplexity_reruns_tsne_and_what_follows(built):
+    jobs = planned_jobs(built, override(built, "perplexity.yaml", "tsne", perplexity=7))
+    rules = {rule for rule, _ in jobs}
+    assert rules == {"embed_tsne", "assign_grid", "render_tiles", "build_viewer", "plot_layout", "all"}
+
+
+def test_changing_tile_quality_reruns_only_tiles(built):
+    jobs = planned_jobs(built, override(built, "quality.yaml", "tiles", quality=60))
+    assert {rule for rule, _ in jobs} == {"render_tiles", "all"}
+
+
+def test_a_wrong_config_key_stops_the_run_naming_it(built):
+    (built / "bad.yaml").write_text(yaml.safe_dump({"tsne": {**CONFIG["tsne"], "perplexty": 5}}))
+    done = snakemake(built, "-n", configs=("config.yaml", "bad.yaml"), check=False)
+    assert done.returncode != 0
+    assert "tsne" in done.stderr and "'perplexty'" in done.stderr
