@@ -1,0 +1,152 @@
+"""The polite client against the fake site: robots.txt, pacing, retries, blocks."""
+
+from datetime import datetime, timezone
+
+import pytest
+
+from roomgrid.scrape.http import Blocked, FetchError, PoliteClient, parse_retry_after
+
+UA = "roomgrid-test/1.0 (tests)"
+
+
+def client(**options) -> tuple[PoliteClient, list[float]]:
+    """A client whose waits are recorded instead of spent."""
+    waits: list[float] = []
+    settings = dict(user_agent=UA, delay_seconds=0.0, timeout_seconds=0.4, max_retries=3,
+                    backoff_seconds=1.5, max_wait_seconds=60)
+    settings.update(options)
+    return PoliteClient(**settings, sleep=waits.append), waits
+
+
+def test_retry_after_seconds_and_http_date():
+    now = datetime(2024, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    assert parse_retry_after("7", now) == 7.0
+    assert parse_retry_after("Mon, 01 Jan 2024 12:00:30 GMT", now) == 30.0
+    assert parse_retry_after("Mon, 01 Jan 2024 11:00:00 GMT", now) == 0.0
+    assert parse_retry_after("soon", now) is None
+    assert parse_retry_after(None, now) is None
+
+
+def test_user_agent_and_robots_fetched_once(fake_craigslist):
+    site = fake_craigslist
+    site.page("/a", "search_empty.html")
+    polite, _ = client()
+    polite.get(site.url + "/a")
+    polite.get(site.url + "/a")
+    assert site.requests() == ["/robots.txt", "/a", "/a"]
+    assert set(site.user_agents) == {UA}
+
+
+def test_robots_disallow_is_honoured_without_a_request(fake_craigslist):
+    site = fake_craigslist
+    site.robots = "User-agent: *\nDisallow: /private/\n"
+    site.page("/private/x", "search_empty.html")
+    polite, _ = client()
+    with pytest.raises(FetchError) as error:
+        polite.get(site.url + "/private/x")
+    assert error.value.reason == "disallowed"
+    assert site.requests() == ["/robots.txt"]
+
+
+def test_delay_between_requests_and_robots_crawl_delay(fake_craigslist):
+    site = fake_craigslist
+    site.page("/a", "search_empty.html")
+    polite, waits = client(delay_seconds=5.0)
+    polite.get(site.url + "/a")
+    polite.get(site.url + "/a")
+    # robots.txt, then /a after ~5 s, then /a after ~5 s (the fake sleep spends no time)
+    assert len(waits) == 2 and all(4.0 < wait <= 5.0 for wait in waits)
+    site.robots = "User-agent: *\nCrawl-delay: 9\n"
+    polite, waits = client(delay_seconds=1.0)
+    polite.get(site.url + "/a")
+    assert len(waits) == 1 and 8.0 < waits[0] <= 9.0
+
+
+def test_5xx_retried_with_exponential_backoff(fake_craigslist):
+    site = fake_craigslist
+    site.page("/a", "search_empty.html")
+    site.fail("/a", "status:503", times=2)
+    polite, waits = client()
+    assert polite.get(site.url + "/a").status_code == 200
+    assert waits == [1.5, 3.0]
+    assert site.requests("/a") == ["/a"] * 3
+
+
+def test_5xx_beyond_the_cap_is_a_fetch_error(fake_craigslist):
+    site = fake_craigslist
+    site.page("/a", "search_empty.html")
+    site.fail("/a", "status:500", times=5)
+    polite, waits = client(max_retries=2, backoff_seconds=100, max_wait_seconds=150)
+    with pytest.raises(FetchError) as error:
+        polite.get(site.url + "/a")
+    assert error.value.reason == "http_500"
+    assert waits == [100, 150]  # 100 * 2**1 is capped at max_wait_seconds
+    assert len(site.requests("/a")) == 3
+
+
+def test_retry_after_wins(fake_craigslist):
+    site = fake_craigslist
+    site.page("/a", "search_empty.html")
+    site.fail("/a", "status:429,7")
+    polite, waits = client()
+    assert polite.get(site.url + "/a").status_code == 200
+    assert waits == [7.0]
+
+
+def test_retry_after_beyond_the_limit_means_blocked(fake_craigslist):
+    site = fake_craigslist
+    site.page("/a", "search_empty.html")
+    site.fail("/a", "status:503,3600")
+    polite, waits = client(max_wait_seconds=600)
+    with pytest.raises(Blocked, match="Retry-After 3600"):
+        polite.get(site.url + "/a")
+    assert waits == []
+
+
+@pytest.mark.parametrize("status", [403, 429])
+def test_persistent_403_or_429_means_blocked(fake_craigslist, status):
+    site = fake_craigslist
+    site.page("/a", "search_empty.html")
+    site.fail("/a", f"status:{status}", times=10)
+    polite, waits = client(max_retries=2)
+    with pytest.raises(Blocked, match=f"http_{status}"):
+        polite.get(site.url + "/a")
+    assert len(site.requests("/a")) == 3
+
+
+def test_404_is_not_retried(fake_craigslist):
+    polite, waits = client()
+    with pytest.raises(FetchError) as error:
+        polite.get(fake_craigslist.url + "/nothing-here")
+    assert error.value.reason == "http_404"
+    assert waits == [] and fake_craigslist.requests("/nothing") == ["/nothing-here"]
+
+
+@pytest.mark.parametrize("fault, reason", [
+    ("slow", "timeout"), ("reset", "connection"), ("truncate", "truncated")])
+def test_transient_faults_are_retried_then_reported(fake_craigslist, fault, reason):
+    site = fake_craigslist
+    site.slow_seconds = 0.6
+    path = "/images/00A0A_aaaaaaaaaaa_0aa0aa_600x450.jpg"
+    site.fail(path, fault)
+    polite, waits = client(timeout_seconds=0.3, max_retries=1)
+    response = polite.get(site.url + path)  # one fault, then the real photo
+    assert response.content.startswith(b"\xff\xd8") and len(waits) == 1
+    site.fail(path, fault, times=2)
+    with pytest.raises(FetchError) as error:
+        polite.get(site.url + path)
+    assert error.value.reason == reason
+
+
+def test_redirects_are_followed_and_checked_against_robots(fake_craigslist):
+    site = fake_craigslist
+    site.robots = "User-agent: *\nDisallow: /private/\n"
+    site.page("/new", "search_empty.html")
+    site.redirects["/old"] = "/new"
+    site.redirects["/sneaky"] = "/private/x"
+    polite, _ = client()
+    response = polite.get(site.url + "/old")
+    assert response.url == site.url + "/new"
+    with pytest.raises(FetchError, match="disallowed"):
+        polite.get(site.url + "/sneaky")
+    assert "/private/x" not in site.requests()
