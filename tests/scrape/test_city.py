@@ -14,6 +14,7 @@ import yaml
 
 from fakesite import fast_settings, photo_bytes
 from roomgrid.io import read_table
+from roomgrid.scrape.__main__ import main
 from roomgrid.scrape import (MANIFEST_COLUMNS, AreaStopped, load_areas, resolve_settings,
                              scrape_city, select_areas)
 
@@ -232,6 +233,17 @@ def test_persistent_429_blocks_the_area(fake_craigslist, tmp_path):
     assert list(read_table(out / "listings.tsv")["file"]) == IMGLIST
 
 
+def test_block_page_instead_of_a_photo_blocks_the_area(fake_craigslist, tmp_path):
+    site = fake_craigslist
+    serve_static_area(site)
+    site.fail("/images/" + IMGLIST[1], "block")
+    out = tmp_path / "boston"
+    with pytest.raises(AreaStopped, match="automatically blocked"):
+        scrape_city("boston", out, fast_settings(site))
+    assert list(read_table(out / "listings.tsv")["file"]) == IMGLIST[:1]
+    assert IMGLIST[1] not in journal(out, "photos.jsonl")  # not recorded: retried next run
+
+
 def test_unknown_search_page_fails_naming_the_url(fake_craigslist, tmp_path):
     site = fake_craigslist
     site.page("/boston/search/apa", "search_unknown.html")
@@ -368,3 +380,14 @@ def test_leftovers_of_a_killed_run_are_cleaned_or_adopted(fake_craigslist, tmp_p
     assert (out / C).read_bytes() == b"\xff\xd8 garbage that is no JPEG"
     assert journal(out, "photos.jsonl")[C]["reason"] == "existing_file_not_an_image"
     assert status(out)["status"] == "incomplete"
+
+
+def test_command_line_exit_status(fake_craigslist, tmp_path, capsys):
+    site = fake_craigslist
+    site.page("/boston/search/apa", "search_result_rows.html")
+    site.page("/sfbay/search/apa", "blocked.html")
+    settings_file = tmp_path / "scrape.yaml"
+    settings_file.write_text(yaml.safe_dump(fast_settings(site)))  # a bare scrape section
+    assert main(["boston", str(tmp_path / "boston"), "--settings", str(settings_file)]) == 0
+    assert "boston: 4 photos" in capsys.readouterr().out
+    assert main(["sfbay", str(tmp_path / "sfbay"), "--settings", str(settings_file)]) == 2

@@ -3,8 +3,10 @@
 from datetime import datetime, timezone
 
 import pytest
+import requests
 
-from roomgrid.scrape.http import Blocked, FetchError, PoliteClient, parse_retry_after
+from roomgrid.scrape.http import (Blocked, FetchError, PoliteClient, _is_truncated,
+                                  parse_retry_after)
 
 UA = "roomgrid-test/1.0 (tests)"
 
@@ -150,3 +152,16 @@ def test_redirects_are_followed_and_checked_against_robots(fake_craigslist):
     with pytest.raises(FetchError, match="disallowed"):
         polite.get(site.url + "/sneaky")
     assert "/private/x" not in site.requests()
+
+
+def test_short_body_is_truncated_even_where_urllib3_does_not_check():
+    # urllib3 1.x does not enforce Content-Length; the client compares it itself.
+    response = requests.Response()
+    response.status_code = 200
+    response._content = b"x" * 50
+    response.headers["Content-Length"] = "100"
+    assert _is_truncated(response)
+    response.headers["Content-Length"] = "50"
+    assert not _is_truncated(response)
+    response.headers.update({"Content-Length": "100", "Content-Encoding": "gzip"})
+    assert not _is_truncated(response)  # the header counts compressed bytes: not comparable

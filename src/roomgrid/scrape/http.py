@@ -231,7 +231,10 @@ def _is_truncation(error: Exception) -> bool:
 
 
 def _is_truncated(response: requests.Response) -> bool:
-    """A body shorter than its Content-Length (only comparable without content coding)."""
+    """A body shorter than its Content-Length (only comparable without content coding).
+
+    urllib3 2 already raises on a short body; urllib3 1.x, which requests also accepts, does not.
+    """
     length = response.headers.get("Content-Length")
     coding = response.headers.get("Content-Encoding", "identity").lower()
     if not (length and length.isdigit()) or coding != "identity":
