@@ -8,13 +8,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CORES  ?= 2
 
-.PHONY: demo test setup serve report clean-results
+.PHONY: demo test setup system-packages serve report clean-results
 
 demo: setup
 	$(BIN)/snakemake --cores $(CORES)
 	@echo "Map built: run 'make serve' and open http://127.0.0.1:8000/"
 
-test: setup browser
+test: system-packages setup
 	$(BIN)/python -m pytest
 
 setup: $(VENV)/.installed node_modules/leaflet/dist/leaflet.js
@@ -22,17 +22,22 @@ setup: $(VENV)/.installed node_modules/leaflet/dist/leaflet.js
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test,cluster]"
+	$(BIN)/pip install --quiet -e ".[test,cluster,imagemagick]"
 	touch $@
 
 node_modules/leaflet/dist/leaflet.js: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-# Headless Chromium for the viewer's browser tests (Debian package; skipped where apt is absent).
-browser:
-	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+# Debian packages: ImageMagick (Wand's fallback decoder) and headless Chromium (viewer tests).
+# Installed when missing and apt-get is usable as root; elsewhere install them with your package manager.
+SYSTEM_PACKAGES := imagemagick chromium
+system-packages:
+	@missing=""; \
+	for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		echo "installing$$missing"; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
 serve:

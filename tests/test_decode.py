@@ -87,3 +87,23 @@ def test_animation_uses_first_frame():
     r, _, b = photo.image.getpixel((8, 8))
     assert r > 200 and b < 50
     assert any("animated (2 frames)" in n for n in photo.notes)
+
+
+def test_formats_pillow_cannot_read_fall_back_to_imagemagick():
+    wand_image = pytest.importorskip("wand.image", reason="Wand/libMagickWand not installed")
+    from wand.color import Color
+
+    with wand_image.Image(width=40, height=30, background=Color("#00ff00")) as canvas:
+        canvas.format = "miff"  # ImageMagick's own format: Pillow has no reader for it
+        data = canvas.make_blob()
+    photo = decode_photo(data)
+    assert photo.format == "MIFF (ImageMagick)" and photo.image.size == (40, 30)
+    assert photo.image.getpixel((3, 3)) == (0, 255, 0)
+    with pytest.raises(BadPhoto, match="too large"):
+        decode_photo(data, max_pixels=100)
+
+
+@pytest.mark.parametrize("text", [b"<svg xmlns='http://www.w3.org/2000/svg'/>", b"%!PS-Adobe-3.0\n"])
+def test_imagemagick_fallback_refuses_documents(text):
+    with pytest.raises(BadPhoto, match="not an image"):
+        decode_photo(text)

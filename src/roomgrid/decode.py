@@ -18,6 +18,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 DEFAULT_MAX_PIXELS = 60_000_000
 
 
+# Raster formats Pillow cannot read that ImageMagick may (HEIC needs its delegate). An allow-list,
+# because ImageMagick also "reads" text, PostScript and SVG, which are not photos.
+IMAGEMAGICK_FORMATS = frozenset({"HEIC", "HEIF", "AVIF", "JXL", "JP2", "PSD", "MIFF", "XCF", "PCX", "TGA"})
+
+
 class BadPhoto(Exception):
     """The file cannot be used; ``str(exc)`` is the reason recorded for it."""
 
@@ -55,7 +60,9 @@ def decode_photo(data: bytes, *, min_side: int = 0, max_pixels: int = DEFAULT_MA
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        raise BadPhoto("not an image") from None
+        image = _open_with_imagemagick(data, max_pixels)
+        if image is None:
+            raise BadPhoto("not an image") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise BadPhoto("too large to decode safely") from None
     except Exception as exc:  # Pillow raises many types for damaged headers
@@ -104,3 +111,31 @@ def _to_rgb(image: Image.Image) -> tuple[Image.Image, str]:
     if mode == "CMYK":
         return image.convert("RGB"), "CMYK converted to RGB"
     return image.convert("RGB"), ("" if mode in ("L", "P") else f"{mode} converted to RGB")
+
+
+def _open_with_imagemagick(data: bytes, max_pixels: int) -> Image.Image | None:
+    """Fallback decoder through Wand for the formats in :data:`IMAGEMAGICK_FORMATS`.
+
+    Returns ``None`` when Wand or ImageMagick is missing or the data is not such a format. The first
+    frame is handed back to Pillow as PNG so that the rest of the decoding path is shared.
+    """
+    try:
+        from wand.exceptions import WandException
+        from wand.image import Image as WandImage
+    except ImportError:  # Wand not installed, or libMagickWand not found
+        return None
+    try:
+        with WandImage.ping(blob=data) as pinged:  # header only: no pixels decoded yet
+            fmt, width, height = pinged.format, pinged.width, pinged.height
+        if fmt not in IMAGEMAGICK_FORMATS:
+            return None
+        if width * height > max_pixels:
+            raise BadPhoto(f"too large: {width}x{height} pixels exceeds {max_pixels}")
+        with WandImage(blob=data) as decoded, WandImage(image=decoded.sequence[0]) as first:
+            first.depth = 8
+            png = first.make_blob("png")
+    except WandException:
+        return None
+    image = Image.open(io.BytesIO(png))
+    image.format = f"{fmt} (ImageMagick)"
+    return image
