@@ -187,7 +187,7 @@ def fast_settings(site: FakeCraigslist, **overrides) -> dict:
         "images_site": site.url + "/images",
         "user_agent": "roomgrid-test/1.0 (tests)",
         "delay_seconds": 0.0,
-        "timeout_seconds": 0.4,
+        "timeout_seconds": 1.0,
         "max_retries": 2,
         "backoff_seconds": 0.01,
     }
