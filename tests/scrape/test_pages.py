@@ -146,3 +146,6 @@ def test_block_pages_are_recognised():
     assert "captcha" in block_reason('<form><div class="g-recaptcha"></div></form>')
     assert block_reason(page("listing_imglist.html")) is None
     assert block_reason(page("search_result_rows.html")) is None
+    quoting = page("listing_thumbs.html").replace(
+        b"Top floor, quiet street.", b'Scammers ask you to "verify you are human".')
+    assert block_reason(quoting) is None

@@ -50,6 +50,10 @@ BLOCK_NOTICES = (
     "please complete the security check",
     "verify you are human",
 )
+# Elements found only on real listing and result pages.
+CONTENT_MARKERS = ("section#postingbody, span#titletextonly, li.result-row, ul.rows, "
+                   "li.cl-search-result, ol.cl-static-search-results, "
+                   "script#ld_searchpage_results")
 # Markup of captcha and challenge widgets that replace a page when a crawler is suspected.
 BLOCK_MARKERS = ("g-recaptcha", "h-captcha", "cf-challenge", "challenge-form")
 
@@ -206,8 +210,14 @@ def _js_date(text: str | None) -> str | None:
 
 
 def block_reason(html: str | bytes) -> str | None:
-    """Return why a page looks like a block or captcha page, or ``None`` for an ordinary page."""
+    """Return why a page looks like a block or captcha page, or ``None`` for an ordinary page.
+
+    A page with listing or result content is never a block page, whatever its text says (a
+    posting may well contain "verify you are human", a reply form may carry a captcha).
+    """
     soup = _soup(html)
+    if soup.select_one(CONTENT_MARKERS):
+        return None
     text = _page_text(soup)
     for notice in BLOCK_NOTICES:
         if notice in text:
