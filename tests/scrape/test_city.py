@@ -15,8 +15,8 @@ import yaml
 from fakesite import fast_settings, photo_bytes
 from roomgrid.io import read_table
 from roomgrid.scrape.__main__ import main
-from roomgrid.scrape import (MANIFEST_COLUMNS, AreaStopped, load_areas, resolve_settings,
-                             scrape_city, select_areas)
+from roomgrid.scrape import (MANIFEST_COLUMNS, AreaStopped, areas_to_scrape, load_areas,
+                             resolve_settings, scrape_city)
 
 A = "00A0A_aaaaaaaaaaa_0aa0aa_600x450.jpg"
 B = "00A0A_bbbbbbbbbbb_0bb0bb_600x450.jpg"
@@ -306,11 +306,11 @@ def test_area_list_and_start_area():
     assert len(areas) >= 400 and areas["hostname"].is_unique
     assert {"boston", "sfbay", "newyork", "chicago", "losangeles", "seattle"} <= set(
         areas["hostname"])
-    assert select_areas({"areas": ["boston", "sfbay", "miami"], "start_area": "sfbay"}) == [
+    assert areas_to_scrape({"areas": ["boston", "sfbay", "miami"], "start_area": "sfbay"}) == [
         "sfbay", "miami"]
-    assert select_areas({"areas": []})[0] == areas["hostname"][0]
+    assert areas_to_scrape({"areas": []})[0] == areas["hostname"][0]
     with pytest.raises(ValueError, match="start_area"):
-        select_areas({"areas": ["boston"], "start_area": "sfbay"})
+        areas_to_scrape({"areas": ["boston"], "start_area": "sfbay"})
 
 
 def test_settings_reject_unknown_keys():
@@ -335,7 +335,8 @@ def test_killed_scrape_resumes_without_duplicates_or_losses(fake_craigslist, tmp
     site.page("/boston/search/apa", f'<ul class="rows">{"".join(rows)}</ul>'.encode())
     site.image_latency = 0.05
     settings_file = tmp_path / "config.yaml"
-    settings_file.write_text(yaml.safe_dump({"scrape": fast_settings(site)}))
+    settings_file.write_text(yaml.safe_dump({"source": {"kind": "scrape",
+                                                         "scrape": fast_settings(site)}}))
     out = tmp_path / "boston"
 
     process = subprocess.Popen(

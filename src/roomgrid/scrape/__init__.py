@@ -1,16 +1,16 @@
 """Polite, resumable Craigslist scraping: one area per job, photos plus a metadata manifest.
 
-Entry point :func:`scrape_city`; :func:`select_areas` lists the areas a workflow should scrape.
+Entry point :func:`scrape_city`; :func:`areas_to_scrape` lists the areas a workflow should scrape.
 """
 
-from .areas import load_areas, load_rent_caps, select_areas
+from .areas import areas_to_scrape, load_areas, load_rent_caps
 from .city import MANIFEST_COLUMNS, AreaStopped, scrape_city
 from .http import Blocked, FetchError, PoliteClient
 from .pages import PageFormatError
 from .settings import DEFAULT_SETTINGS, resolve_settings
 
 __all__ = [
-    "DEFAULT_SETTINGS", "MANIFEST_COLUMNS", "AreaStopped", "Blocked", "FetchError",
+    "DEFAULT_SETTINGS", "MANIFEST_COLUMNS", "areas_to_scrape", "AreaStopped", "Blocked", "FetchError",
     "PageFormatError", "PoliteClient", "load_areas", "load_rent_caps", "resolve_settings",
-    "scrape_city", "select_areas",
+    "scrape_city",
 ]

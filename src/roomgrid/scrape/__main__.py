@@ -1,7 +1,7 @@
 """Command line: ``python -m roomgrid.scrape <area> <out_dir> [--settings file.yaml]``.
 
-The settings file is either the workflow config (its ``scrape:`` section is used) or a bare
-mapping of scrape settings. Exit status: 0 complete or incomplete (see the log), 2 blocked,
+The settings file is the workflow config (its ``source.scrape`` section is used), a file with a
+top-level ``scrape:`` section, or a bare mapping of scrape settings. Exit status: 0 complete or incomplete (see the log), 2 blocked,
 1 failed.
 """
 
@@ -28,7 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.settings:
         with open(args.settings, encoding="utf-8") as handle:
             settings = yaml.safe_load(handle) or {}
-        settings = settings.get("scrape", settings)
+        if "source" in settings:  # the workflow config: source.scrape
+            settings = settings["source"].get("scrape") or {}
+        elif "scrape" in settings:
+            settings = settings["scrape"]
     try:
         manifest = scrape_city(args.area, args.out_dir, settings)
     except AreaStopped as error:

@@ -16,7 +16,7 @@ def load_areas() -> pd.DataFrame:
         return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
 
 
-def select_areas(settings: Mapping[str, Any]) -> list[str]:
+def areas_to_scrape(settings: Mapping[str, Any]) -> list[str]:
     """Area hostnames to scrape, in order, starting at ``start_area`` when given.
 
     ``settings["areas"]`` lists hostnames; when empty, every area of :func:`load_areas` is used.
