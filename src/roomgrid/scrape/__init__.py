@@ -10,7 +10,7 @@ from .pages import PageFormatError
 from .settings import DEFAULT_SETTINGS, resolve_settings
 
 __all__ = [
-    "DEFAULT_SETTINGS", "MANIFEST_COLUMNS", "areas_to_scrape", "AreaStopped", "Blocked", "FetchError",
-    "PageFormatError", "PoliteClient", "load_areas", "load_rent_caps", "resolve_settings",
-    "scrape_city",
+    "DEFAULT_SETTINGS", "MANIFEST_COLUMNS", "AreaStopped", "Blocked", "FetchError",
+    "PageFormatError", "PoliteClient", "areas_to_scrape", "load_areas", "load_rent_caps",
+    "resolve_settings", "scrape_city",
 ]
