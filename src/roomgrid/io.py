@@ -42,7 +42,7 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> None:
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
     """Read a table written by :func:`write_table`, keeping ids and hashes as strings."""
-    return pd.read_csv(path, sep="\t", dtype={"id": str, "dhash": str, "city": str},
+    return pd.read_csv(path, sep="\t", dtype={"id": str, "dhash": str, "city": str, "post_id": str, "file": str},
                        keep_default_na=False, na_values=[""])
 
 

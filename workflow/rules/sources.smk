@@ -16,6 +16,28 @@ checkpoint make_demo_city:
         "../scripts/make_demo_city.py"
 
 
+# Scrape jobs share one image host, so run one at a time unless --resources craigslist=N says otherwise.
+if "craigslist" not in workflow.global_resources:
+    workflow.register_resource("craigslist", 1)
+
+
+# Only the manifest is declared: Snakemake deletes a job's outputs before re-running it, and the
+# photos and the resume journal (.scrape/) beside the manifest must survive that.
+checkpoint scrape_city:
+    output:
+        "resources/scraped/{city}/listings.tsv",
+    params:
+        settings=config["source"].get("scrape", {}),
+    log:
+        "logs/scrape_city/{city}.log",
+    resources:
+        craigslist=1,  # one area at a time: the politeness delay holds within one process only
+    conda:
+        "../../envs/scrape.yaml"
+    script:
+        "../scripts/scrape_city.py"
+
+
 rule index_city:
     input:
         photos=city_photo_inputs,
