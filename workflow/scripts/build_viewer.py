@@ -1,8 +1,10 @@
 from roomgrid.runlog import logged
 from roomgrid.stages import run_viewer
 
-with logged(snakemake.log[0]):
-    p = snakemake.params
-    run_viewer(snakemake.input.cells, snakemake.input.facts, snakemake.input.photos,
-               snakemake.input.neighbours, snakemake.output.page, cell_px=p.cell_px,
-               tile_px=p.tile_px, title=p.title, leaflet_dir=p.leaflet_dir, photo_roots=p.city_dirs)
+# Guarded: worker processes started with 'spawn' re-import this file as __mp_main__.
+if __name__ == "__main__":
+    with logged(snakemake.log[0]):
+        p = snakemake.params
+        run_viewer(snakemake.input.cells, snakemake.input.facts, snakemake.input.photos,
+                   snakemake.input.neighbours, snakemake.output.page, cell_px=p.cell_px,
+                   tile_px=p.tile_px, title=p.title, leaflet_dir=p.leaflet_dir, photo_roots=p.city_dirs)

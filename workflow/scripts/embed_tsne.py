@@ -1,6 +1,8 @@
 from roomgrid.runlog import logged
 from roomgrid.stages import run_tsne
 
-with logged(snakemake.log[0]):
-    run_tsne(snakemake.input[0], snakemake.output.points, snakemake.output.facts,
-             n_jobs=snakemake.threads, **snakemake.params)
+# Guarded: worker processes started with 'spawn' re-import this file as __mp_main__.
+if __name__ == "__main__":
+    with logged(snakemake.log[0]):
+        run_tsne(snakemake.input[0], snakemake.output.points, snakemake.output.facts,
+                 n_jobs=snakemake.threads, **snakemake.params)

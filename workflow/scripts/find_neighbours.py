@@ -1,6 +1,8 @@
 from roomgrid.runlog import logged
 from roomgrid.stages import run_neighbours
 
-with logged(snakemake.log[0]):
-    run_neighbours(snakemake.input[0], snakemake.output[0], k=snakemake.params.k,
-                   seed=snakemake.params.seed, n_jobs=snakemake.threads)
+# Guarded: worker processes started with 'spawn' re-import this file as __mp_main__.
+if __name__ == "__main__":
+    with logged(snakemake.log[0]):
+        run_neighbours(snakemake.input[0], snakemake.output[0], k=snakemake.params.k,
+                       seed=snakemake.params.seed, n_jobs=snakemake.threads)

@@ -2,9 +2,11 @@ from roomgrid.io import write_table
 from roomgrid.runlog import logged
 from roomgrid.sources import index_city, metadata_for_city
 
-with logged(snakemake.log[0]) as log:
-    city = snakemake.wildcards.city
-    metadata = metadata_for_city(snakemake.input.metadata or None, city)
-    table = index_city(city, snakemake.params.city_dir, metadata=metadata)
-    write_table(table, snakemake.output[0])
-    log.info("%s: %d photos indexed", city, len(table))
+# Guarded: worker processes started with 'spawn' re-import this file as __mp_main__.
+if __name__ == "__main__":
+    with logged(snakemake.log[0]) as log:
+        city = snakemake.wildcards.city
+        metadata = metadata_for_city(snakemake.input.metadata or None, city)
+        table = index_city(city, snakemake.params.city_dir, metadata=metadata)
+        write_table(table, snakemake.output[0])
+        log.info("%s: %d photos indexed", city, len(table))

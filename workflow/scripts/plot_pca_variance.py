@@ -2,6 +2,8 @@ from roomgrid.pca import read_embedding
 from roomgrid.report import plot_pca_variance
 from roomgrid.runlog import logged
 
-with logged(snakemake.log[0]):
-    _, _, facts = read_embedding(snakemake.input[0])
-    plot_pca_variance(facts["explained_variance_ratio"], snakemake.output[0])
+# Guarded: worker processes started with 'spawn' re-import this file as __mp_main__.
+if __name__ == "__main__":
+    with logged(snakemake.log[0]):
+        _, _, facts = read_embedding(snakemake.input[0])
+        plot_pca_variance(facts["explained_variance_ratio"], snakemake.output[0])

@@ -4,6 +4,8 @@ from roomgrid.io import read_table
 from roomgrid.report import plot_triage
 from roomgrid.runlog import logged
 
-with logged(snakemake.log[0]):
-    summary = json.loads(open(snakemake.input.summary).read())
-    plot_triage(read_table(snakemake.input.photos), summary, snakemake.output[0], **snakemake.params)
+# Guarded: worker processes started with 'spawn' re-import this file as __mp_main__.
+if __name__ == "__main__":
+    with logged(snakemake.log[0]):
+        summary = json.loads(open(snakemake.input.summary).read())
+        plot_triage(read_table(snakemake.input.photos), summary, snakemake.output[0], **snakemake.params)

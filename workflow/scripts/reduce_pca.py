@@ -1,7 +1,9 @@
 from roomgrid.runlog import logged
 from roomgrid.stages import run_pca
 
-with logged(snakemake.log[0]):
-    p = snakemake.params
-    run_pca(snakemake.input.photos, dict(zip(p.cities, snakemake.input.stacks)), snakemake.output[0],
-            n_components=p.n_components, batch_size=p.batch_size, method=p.method)
+# Guarded: worker processes started with 'spawn' re-import this file as __mp_main__.
+if __name__ == "__main__":
+    with logged(snakemake.log[0]):
+        p = snakemake.params
+        run_pca(snakemake.input.photos, dict(zip(p.cities, snakemake.input.stacks)), snakemake.output[0],
+                n_components=p.n_components, batch_size=p.batch_size, method=p.method)

@@ -1,8 +1,10 @@
 from roomgrid.runlog import logged
 from roomgrid.stages import run_tiles
 
-with logged(snakemake.log[0]):
-    p = snakemake.params
-    run_tiles(snakemake.input.cells, snakemake.input.facts, dict(zip(p.cities, snakemake.input.thumbs)),
-              snakemake.output[0], cell_px=p.cell_px, tile_px=p.tile_px, quality=p.quality,
-              background=p.background, n_jobs=snakemake.threads)
+# Guarded: worker processes started with 'spawn' re-import this file as __mp_main__.
+if __name__ == "__main__":
+    with logged(snakemake.log[0]):
+        p = snakemake.params
+        run_tiles(snakemake.input.cells, snakemake.input.facts, dict(zip(p.cities, snakemake.input.thumbs)),
+                  snakemake.output[0], cell_px=p.cell_px, tile_px=p.tile_px, quality=p.quality,
+                  background=p.background, n_jobs=snakemake.threads)

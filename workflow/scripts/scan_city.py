@@ -1,7 +1,9 @@
 from roomgrid.runlog import logged
 from roomgrid.scan import ScanSettings, scan_city
 
-with logged(snakemake.log[0]):
-    settings = ScanSettings(**{k: v for k, v in snakemake.params.items()})
-    scan_city(snakemake.input[0], snakemake.output.scan, snakemake.output.stacks,
-              snakemake.output.thumbs, settings)
+# Guarded: worker processes started with 'spawn' re-import this file as __mp_main__.
+if __name__ == "__main__":
+    with logged(snakemake.log[0]):
+        settings = ScanSettings(**{k: v for k, v in snakemake.params.items()})
+        scan_city(snakemake.input[0], snakemake.output.scan, snakemake.output.stacks,
+                  snakemake.output.thumbs, settings)

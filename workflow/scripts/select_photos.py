@@ -1,11 +1,13 @@
 from roomgrid.runlog import logged
 from roomgrid.select import read_exclusions, select_photos, write_selection
 
-with logged(snakemake.log[0]):
-    p = snakemake.params
-    table, duplicates = select_photos(
-        snakemake.input.photos, snakemake.input.scans, keep_bins=p.keep,
-        graphic_below=p.graphic_below, photo_from=p.photo_from, max_distance=p.max_distance,
-        exclusions=read_exclusions(snakemake.input.exclusions or None))
-    write_selection(table, duplicates, snakemake.output.photos, snakemake.output.duplicates,
-                    snakemake.output.summary)
+# Guarded: worker processes started with 'spawn' re-import this file as __mp_main__.
+if __name__ == "__main__":
+    with logged(snakemake.log[0]):
+        p = snakemake.params
+        table, duplicates = select_photos(
+            snakemake.input.photos, snakemake.input.scans, keep_bins=p.keep,
+            graphic_below=p.graphic_below, photo_from=p.photo_from, max_distance=p.max_distance,
+            exclusions=read_exclusions(snakemake.input.exclusions or None))
+        write_selection(table, duplicates, snakemake.output.photos, snakemake.output.duplicates,
+                        snakemake.output.summary)
