@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from PIL import Image, ImageOps
-from scipy.ndimage import gaussian_filter
+from PIL import Image, ImageFilter
 
 
 def blur_stack(image: Image.Image, size: int = 64, sigmas: Sequence[float] = (3.0, 8.0),
@@ -21,14 +20,13 @@ def blur_stack(image: Image.Image, size: int = 64, sigmas: Sequence[float] = (3.
     The result is uint8 of shape ``((1 + len(sigmas)) * size, size)``, or with a trailing axis of 3
     when ``colour`` is true: 8 bits are plenty for features that PCA will compress anyway.
     """
-    small = image.convert("RGB" if colour else "L").resize((size, size), Image.Resampling.BILINEAR,
-                                                             reducing_gap=2.0)
-    base = np.asarray(small, dtype=np.float32)
-    layers = [base]
-    for sigma in sigmas:
-        sig = (sigma, sigma) if not colour else (sigma, sigma, 0)
-        layers.append(gaussian_filter(base, sigma=sig, mode="reflect"))
-    return np.clip(np.rint(np.concatenate(layers, axis=0)), 0, 255).astype(np.uint8)
+    small = image.convert("RGB" if colour else "L")
+    if small.size != (size, size):
+        small = small.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    # Pillow's Gaussian blur (a C extended-box approximation, within ~0.5 grey levels of an exact
+    # kernel) is several times faster than a float convolution and already yields uint8.
+    layers = [small] + [small.filter(ImageFilter.GaussianBlur(sigma)) for sigma in sigmas]
+    return np.concatenate([np.asarray(layer, dtype=np.uint8) for layer in layers], axis=0)
 
 
 def stack_shape(size: int, n_sigmas: int, colour: bool) -> tuple[int, ...]:
@@ -38,6 +36,14 @@ def stack_shape(size: int, n_sigmas: int, colour: bool) -> tuple[int, ...]:
 
 
 def square_thumbnail(image: Image.Image, size: int) -> np.ndarray:
-    """Centre-crop to a square and resize to ``size`` px: the picture that fills one grid cell."""
-    return np.asarray(ImageOps.fit(image.convert("RGB"), (size, size), Image.Resampling.LANCZOS),
-                      dtype=np.uint8)
+    """Centre-crop to a square and resize to ``size`` px: the picture that fills one grid cell.
+
+    A box filter: it averages every source pixel once, which is what a downscale needs and about
+    twice as fast as Lanczos; upscaling (small sources) uses bilinear instead.
+    """
+    width, height = image.size
+    side = min(width, height)
+    left, top = (width - side) // 2, (height - side) // 2
+    method = Image.Resampling.BOX if side >= size else Image.Resampling.BILINEAR
+    square = image.convert("RGB").resize((size, size), method, box=(left, top, left + side, top + side))
+    return np.asarray(square, dtype=np.uint8)
