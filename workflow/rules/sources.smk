@@ -27,7 +27,9 @@ checkpoint scrape_city:
     output:
         "resources/scraped/{city}/listings.tsv",
     params:
-        settings=config["source"].get("scrape", {}),
+        # which areas exist is not a setting of one area's scrape: adding an area must not re-run others
+        settings={k: v for k, v in config["source"].get("scrape", {}).items()
+                  if k not in ("areas", "start_area")},
     log:
         "logs/scrape_city/{city}.log",
     resources:
