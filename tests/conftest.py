@@ -33,3 +33,13 @@ def make_jpeg():
 @pytest.fixture
 def room():
     return room_like
+
+
+@pytest.fixture(scope="session")
+def demo_photos(tmp_path_factory):
+    """Paths of the plain room photos of one small generated demo city."""
+    from roomgrid.demo import make_demo_city
+
+    folder = tmp_path_factory.mktemp("demo") / "alpha"
+    truth = make_demo_city("alpha", folder, cities=["alpha", "beta"], photos_per_city=20, seed=0)
+    return [folder / name for name in truth.loc[truth["kind"] == "photo", "file"]]

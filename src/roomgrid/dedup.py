@@ -14,7 +14,6 @@ import imagehash
 import numpy as np
 from PIL import Image
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 logger = logging.getLogger(__name__)
 
@@ -51,34 +50,62 @@ def close_pairs(hashes: np.ndarray, max_distance: int, block: int = 256) -> np.n
     return np.concatenate(pairs) if pairs else np.empty((0, 2), dtype=np.int64)
 
 
-def duplicate_groups(dhashes: Sequence[str], sha256: Sequence[str], max_distance: int) -> np.ndarray:
-    """Label each photo with its duplicate group, or -1 when it has no duplicate.
+def duplicate_groups(dhashes: Sequence[str], sha256: Sequence[str], max_distance: int,
+                     priority: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Group duplicates around the copy that is kept.
 
-    Photos are linked when their file bytes are identical, or when their dHashes are within
-    ``max_distance`` bits (``max_distance < 0`` disables hash matching) and neither hash is flat;
-    groups are the connected components of those links.
+    Two photos match when their file bytes are identical, or when their dHashes differ in at most
+    ``max_distance`` bits (``max_distance < 0`` disables hash matching) and neither hash is flat.
+    Groups are formed greedily in ``priority`` order (best copy first): each photo not yet grouped
+    becomes a leader and takes every ungrouped photo that matches *it*. Unlike connected
+    components, this never chains A~B~C into one group when A and C look nothing alike, so every
+    dropped photo is within the threshold of the photo kept in its place.
+
+    Returns
+    -------
+    groups : ndarray of int
+        Group number per photo (0..g-1), -1 for photos without duplicates.
+    leaders : ndarray of bool
+        True for the photo kept in each group.
     """
     n = len(dhashes)
+    order = np.arange(n) if priority is None else np.asarray(priority)
     if n == 0:
-        return np.empty(0, dtype=np.int64)
-    # Identical bytes: link every photo to the first photo with the same sha256.
-    _, first, inverse = np.unique(np.asarray(sha256, dtype=str), return_index=True, return_inverse=True)
-    links = [np.stack([np.arange(n), first[inverse.ravel()]], axis=1)]
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=bool)
+    _, same_bytes = np.unique(np.asarray(sha256, dtype=str), return_inverse=True)
+    links = [_same_bytes_pairs(same_bytes.ravel())]
     if max_distance >= 0:
         hashes = hashes_to_uint64(dhashes)
         bits = np.bitwise_count(hashes)
         informative = np.nonzero((bits > FLAT_HASH_BITS) & (bits < 64 - FLAT_HASH_BITS))[0]
         links.append(informative[close_pairs(hashes[informative], max_distance)])
     edges = np.concatenate(links)
-    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    sizes = np.bincount(labels)
-    grouped = sizes[labels] > 1
-    # Renumber the groups densely 0..g-1 (singletons get -1).
-    _, dense = np.unique(labels[grouped], return_inverse=True)
-    out = np.full(n, -1, dtype=np.int64)
-    out[grouped] = dense
-    return out
+    graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])),
+                       shape=(n, n)).tocsr()
+    graph = (graph + graph.T).tocsr()
+    groups = np.full(n, -1, dtype=np.int64)
+    leaders = np.zeros(n, dtype=bool)
+    next_group = 0
+    for photo in order:
+        if groups[photo] >= 0:
+            continue
+        members = graph.indices[graph.indptr[photo]:graph.indptr[photo + 1]]
+        members = members[groups[members] < 0]
+        if not len(members):
+            continue
+        groups[photo] = groups[members] = next_group
+        leaders[photo] = True
+        next_group += 1
+    return groups, leaders
+
+
+def _same_bytes_pairs(inverse: np.ndarray) -> np.ndarray:
+    """All pairs of photos with the same sha256 (groups of identical files are small)."""
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.flatnonzero(np.diff(inverse[order])) + 1
+    pairs = [np.array([(a, b) for a in group for b in group if a != b])
+             for group in np.split(order, bounds) if len(group) > 1]
+    return np.concatenate(pairs) if pairs else np.empty((0, 2), dtype=np.int64)
 
 
 def hamming(a: str, b: str) -> int:

@@ -56,12 +56,17 @@ def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequen
     table["excluded"] = is_excluded(table["id"], exclusions)
     candidate = readable & table["bin"].isin(keep_bins).to_numpy() & ~table["excluded"].to_numpy()
 
-    groups = np.full(len(table), -1, dtype=np.int64)
+    # Best copy first: most pixels, then the larger file, then the smaller id.
+    pixels = (table["width"].fillna(0) * table["height"].fillna(0)).to_numpy()
     index = np.nonzero(candidate)[0]
-    groups[index] = duplicate_groups(table["dhash"].to_numpy()[index].astype(str),
-                                     table["sha256"].to_numpy()[index].astype(str), max_distance)
+    rank = np.lexsort((table["id"].to_numpy()[index], -table["bytes"].to_numpy()[index],
+                       -pixels[index]))
+    groups = np.full(len(table), -1, dtype=np.int64)
+    survivor = np.zeros(len(table), dtype=bool)
+    groups[index], survivor[index] = duplicate_groups(
+        table["dhash"].to_numpy()[index].astype(str), table["sha256"].to_numpy()[index].astype(str),
+        max_distance, priority=rank)
     table["duplicate_group"] = groups
-    survivor = _survivors(table, groups)
     table["selected"] = candidate & ((groups < 0) | survivor)
 
     dropped = np.full(len(table), "", dtype=object)
@@ -73,17 +78,6 @@ def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequen
     table["dropped"] = dropped
     duplicates = _duplicates_table(table, survivor)
     return table, duplicates
-
-
-def _survivors(table: pd.DataFrame, groups: np.ndarray) -> np.ndarray:
-    in_group = groups >= 0
-    order = pd.DataFrame({"group": groups, "pixels": table["width"].fillna(0) * table["height"].fillna(0),
-                          "bytes": table["bytes"], "id": table["id"]})[in_group]
-    order = order.sort_values(["group", "pixels", "bytes", "id"], ascending=[True, False, False, True])
-    best = order.drop_duplicates("group").index
-    survivor = np.zeros(len(table), dtype=bool)
-    survivor[best] = True
-    return survivor
 
 
 def _duplicates_table(table: pd.DataFrame, survivor: np.ndarray) -> pd.DataFrame:
