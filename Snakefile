@@ -9,10 +9,8 @@ from snakemake.utils import min_version
 
 min_version("9.0")
 
-# The workflow's own package, whether or not it is pip-installed (jobs inherit the variable).
-ROOMGRID_SRC = os.path.join(workflow.basedir, "src")
-sys.path.insert(0, ROOMGRID_SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOMGRID_SRC, os.environ.get("PYTHONPATH")]))
+# The workflow's own package, whether or not it is pip-installed (the scripts do the same).
+sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
 
 configfile: os.path.join(workflow.basedir, "config/config.yaml")

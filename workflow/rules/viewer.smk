@@ -48,7 +48,7 @@ rule build_viewer:
         cell_px=config["tiles"]["cell_px"],
         tile_px=config["tiles"]["tile_px"],
         title=config["viewer"]["title"],
-        leaflet_dir=LEAFLET_DIR,
+        leaflet_dir=lambda wildcards, input: os.path.dirname(input.leaflet),
     log:
         "logs/build_viewer.log",
     conda:

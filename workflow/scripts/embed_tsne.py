@@ -1,3 +1,8 @@
+import sys
+
+# The workflow's own package, also where it is not pip-installed (conda envs, clusters).
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+
 from roomgrid.runlog import logged
 from roomgrid.stages import run_tsne
 
