@@ -147,6 +147,13 @@ def test_viewer_points_at_the_tiles(built):
     assert (viewer / "photos" / first["id"]).exists()  # the original, through the city link
 
 
+def test_report_holds_the_figures(built):
+    snakemake(built, "--report", "report.html")
+    html = (built / "report.html").read_text(errors="replace")
+    for figure in ("triage.png", "pca_variance.png", "layout.png", "duplicates.tsv"):
+        assert figure in html, figure
+
+
 def test_nothing_is_stale_after_a_complete_run(built):
     assert planned_jobs(built) == set()
 

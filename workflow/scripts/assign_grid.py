@@ -1,13 +1,14 @@
 import sys
 
-# The workflow's own package, also where it is not pip-installed (conda envs, clusters).
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-from roomgrid.runlog import logged
-from roomgrid.stages import run_grid
-
-# Guarded: worker processes started with 'spawn' re-import this file as __mp_main__.
+# Everything runs under the guard: worker processes started with 'spawn' re-import this file as
+# __mp_main__, and must neither re-run the stage nor expect the snakemake object.
 if __name__ == "__main__":
+    # The workflow's own package, also where it is not pip-installed (conda envs, clusters).
+    sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+
+    from roomgrid.runlog import logged
+    from roomgrid.stages import run_grid
+
     with logged(snakemake.log[0]):
         run_grid(snakemake.input.points, snakemake.input.photos, snakemake.output.cells,
                  snakemake.output.facts, n_jobs=snakemake.threads, **snakemake.params)

@@ -1,14 +1,15 @@
 import sys
 
-# The workflow's own package, also where it is not pip-installed (conda envs, clusters).
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-
-from roomgrid.pca import read_embedding
-from roomgrid.report import plot_pca_variance
-from roomgrid.runlog import logged
-
-# Guarded: worker processes started with 'spawn' re-import this file as __mp_main__.
+# Everything runs under the guard: worker processes started with 'spawn' re-import this file as
+# __mp_main__, and must neither re-run the stage nor expect the snakemake object.
 if __name__ == "__main__":
+    # The workflow's own package, also where it is not pip-installed (conda envs, clusters).
+    sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
+
+    from roomgrid.pca import read_embedding
+    from roomgrid.report import plot_pca_variance
+    from roomgrid.runlog import logged
+
     with logged(snakemake.log[0]):
         _, _, facts = read_embedding(snakemake.input[0])
         plot_pca_variance(facts["explained_variance_ratio"], snakemake.output[0])
