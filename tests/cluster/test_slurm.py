@@ -1,0 +1,76 @@
+"""`snakemake --profile profiles/slurm` builds the demo map through a private one-node Slurm cluster
+(see conftest.py). One run is shared by the tests of this module."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.cluster
+
+REPO = Path(__file__).resolve().parents[2]
+CITIES = ["alpha", "beta", "gamma"]
+CONFIG = {"source": {"kind": "demo", "demo": {"cities": CITIES, "photos_per_city": 16, "seed": 3}},
+          "pca": {"n_components": 20, "batch_size": 30, "method": "incremental"},
+          "tsne": {"perplexity": 5, "learning_rate": "auto", "n_iter": 250,
+                   "early_exaggeration_iter": 100, "seed": 1, "initialization": "pca"},
+          "tiles": {"cell_px": 64, "tile_px": 256, "quality": 80, "background": [24, 24, 24]}}
+RUN_TIMEOUT_S = 270
+
+
+@pytest.fixture(scope="module")
+def slurm_run(slurm_cluster, tmp_path_factory):
+    """(work dir, snakemake's output, the cluster's jobs) after one complete run."""
+    workdir = tmp_path_factory.mktemp("slurm_workflow")
+    (workdir / "config.yaml").write_text(yaml.safe_dump(CONFIG))
+    command = [str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(REPO / "Snakefile"),
+               "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"),
+               "--profile", str(REPO / "profiles/slurm"),
+               "--cores", str(slurm_cluster.cpus),  # no job or group may ask for more than the node has
+               "--slurm-init-seconds-before-status-checks", "2",  # these jobs take seconds, not hours
+               "--slurm-keep-successful-logs"]
+    env = {**slurm_cluster.env, "ROOMGRID_SLURM_PARTITION": slurm_cluster.partition}
+    done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    said = done.stdout + done.stderr
+    if done.returncode != 0:
+        raise AssertionError(f"snakemake --profile profiles/slurm failed:\n{said[-8000:]}")
+    return workdir, said, slurm_cluster.jobs()
+
+
+def finished_rules(said):
+    return re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", said)
+
+
+def test_the_map_is_built(slurm_run):
+    workdir, _, _ = slurm_run
+    for city in CITIES:
+        assert (workdir / "results/cities" / city / "stacks.h5").stat().st_size > 0
+    assert "leaflet" in (workdir / "results/viewer/index.html").read_text().lower()
+    assert (workdir / "results/viewer/tiles/tiles.json").stat().st_size > 0
+    assert (workdir / "results/viewer/tiles/0/0/0.jpg").read_bytes()[:2] == b"\xff\xd8"  # a JPEG
+
+
+def test_every_job_ran_through_slurm_in_the_chosen_partition(slurm_run):
+    workdir, said, jobs = slurm_run
+    submitted = set(re.findall(r"submitted with SLURM jobid (\d+)", said))
+    assert submitted and submitted == {job["id"] for job in jobs}
+    assert {job["state"] for job in jobs} == {"COMPLETED"}
+    assert {job["partition"] for job in jobs} == {"roomgrid"}  # ROOMGRID_SLURM_PARTITION, not the default
+    remote_rules = set(finished_rules(said)) - {"all"}
+    assert {"scan_city", "embed_tsne", "render_tiles", "build_viewer"} <= remote_rules
+    for rule in remote_rules:
+        assert any(rule in job["comment"] for job in jobs), f"{rule} never reached Slurm"
+    logs = {path.stem for path in (workdir / ".snakemake/slurm_logs").rglob("*.log")}
+    assert submitted <= logs
+
+
+def test_per_city_jobs_share_one_slurm_job(slurm_run):
+    _, said, jobs = slurm_run
+    rules = finished_rules(said)
+    assert rules.count("index_city") == rules.count("scan_city") == len(CITIES)
+    city_jobs = [job for job in jobs if "scan_city" in job["comment"]]
+    assert len(city_jobs) == 1 and "index_city" in city_jobs[0]["comment"]
+    assert len(jobs) < len(rules) - 1  # fewer Slurm jobs than Snakemake jobs (without the local `all`)
