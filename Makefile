@@ -29,9 +29,10 @@ node_modules/leaflet/dist/leaflet.js: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-# Debian packages: ImageMagick (Wand's fallback decoder) and headless Chromium (viewer tests).
+# Debian packages: ImageMagick (Wand's fallback decoder), headless Chromium (viewer tests) and
+# Slurm with munge (the cluster profile's test on a private one-node cluster).
 # Installed when missing and apt-get is usable as root; elsewhere install them with your package manager.
-SYSTEM_PACKAGES := imagemagick chromium
+SYSTEM_PACKAGES := imagemagick chromium slurm-wlm munge
 system-packages:
 	@missing=""; \
 	for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

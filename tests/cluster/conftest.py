@@ -29,11 +29,6 @@ START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 20
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "cluster: runs jobs on a private one-node Slurm cluster (needs root, slurm-wlm, munge)")
-
-
 @dataclass(frozen=True)
 class SlurmCluster:
     """What a test needs to submit to the private cluster."""
