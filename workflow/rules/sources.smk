@@ -21,6 +21,11 @@ if "craigslist" not in workflow.global_resources:
     workflow.register_resource("craigslist", 1)
 
 
+# Downloads run where Snakemake runs (cluster compute nodes often have no internet).
+localrules:
+    scrape_city,
+
+
 # Only the manifest is declared: Snakemake deletes a job's outputs before re-running it, and the
 # photos and the resume journal (.scrape/) beside the manifest must survive that.
 checkpoint scrape_city:
