@@ -1,4 +1,5 @@
 import io
+import os
 
 import h5py
 import numpy as np
@@ -93,3 +94,25 @@ def test_blur_stack_layers_are_progressively_smoother():
     wide = Image.new("RGB", (300, 100), (0, 0, 0))
     wide.paste((255, 255, 255), (100, 0, 200, 100))  # white centre square
     assert (square_thumbnail(wide, 32)[1:-1, 1:-1] > 250).all()
+
+
+def test_folder_fingerprint_changes_with_any_photo_or_listing(tmp_path, room, make_jpeg):
+    from roomgrid.sources import folder_fingerprint
+
+    folder = write_city(tmp_path, "boston", room, make_jpeg, n=2)
+    first = folder_fingerprint(folder)
+    assert folder_fingerprint(folder) == first
+    (folder / "notes.txt").write_text("not a photo, not counted")
+    (folder / ".scrape" / "state.json").write_text("{}")
+    assert folder_fingerprint(folder) == first
+    (folder / "sub" / "new.jpg").write_bytes(make_jpeg(room(50)))  # added one level down
+    added = folder_fingerprint(folder)
+    assert added != first
+    photo = folder / "0.jpg"
+    stat = photo.stat()
+    photo.write_bytes(make_jpeg(room(51)))  # edited in place
+    os.utime(photo, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert folder_fingerprint(folder) != added
+    edited = folder_fingerprint(folder)
+    (folder / "listings.tsv").write_text("file\tprice\n0.jpg\t900\n")
+    assert folder_fingerprint(folder) != edited

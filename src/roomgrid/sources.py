@@ -7,6 +7,7 @@ files are only ever read.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -38,6 +39,17 @@ def list_city_photos(city_dir: str | os.PathLike) -> list[str]:
             if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_EXTENSIONS:
                 found.append(Path(dirpath, name).relative_to(root).as_posix())
     return sorted(found)
+
+
+def folder_fingerprint(city_dir: str | os.PathLike) -> str:
+    """Digest of every image's relative path, size and modification time below ``city_dir``, and of
+    its ``listings.tsv``: it changes when a photo is added, removed, replaced or edited in place."""
+    root = Path(city_dir)
+    digest = hashlib.sha1()
+    for rel in list_city_photos(root) + ([LISTINGS_FILE] if (root / LISTINGS_FILE).exists() else []):
+        stat = (root / rel).stat()
+        digest.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def discover_cities(images_dir: str | os.PathLike) -> list[str]:

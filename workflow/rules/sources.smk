@@ -47,12 +47,13 @@ checkpoint scrape_city:
 
 rule index_city:
     input:
-        photos=city_photo_inputs,
+        source=city_source,
         metadata=lambda wc: metadata_csv() or [],
     output:
         "results/cities/{city}/photos.tsv",
     params:
         city_dir=lambda wc: city_dir(wc.city),
+        fingerprint=city_fingerprint,
     log:
         "logs/index_city/{city}.log",
     conda:
