@@ -116,3 +116,16 @@ def test_folder_fingerprint_changes_with_any_photo_or_listing(tmp_path, room, ma
     edited = folder_fingerprint(folder)
     (folder / "listings.tsv").write_text("file\tprice\n0.jpg\t900\n")
     assert folder_fingerprint(folder) != edited
+
+
+def test_atomic_outputs_get_ordinary_permissions(tmp_path):
+    from roomgrid.io import atomic_path
+
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "out.txt") as tmp:
+            tmp.write_text("done")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o644
+    assert not list(tmp_path.glob(".out.txt.*"))

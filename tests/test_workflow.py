@@ -143,6 +143,9 @@ def test_viewer_points_at_the_tiles(built):
     template = map_facts["tile_url"] if "tile_url" in map_facts else map_facts["tiles"]
     assert template == "tiles/{z}/{x}/{y}.jpg"
     assert (viewer / "lib/leaflet/leaflet.js").exists()
+    # readable by a web server running as another user (temporary files start private)
+    for path in (viewer / "data/photos.json", viewer / "index.html", viewer / "tiles", viewer / "tiles/0/0/0.jpg"):
+        assert path.stat().st_mode & 0o004, path
     first = read_table(built / "results/layout/grid.tsv").iloc[0]
     assert (viewer / "photos" / first["id"]).exists()  # the original, through the city link
 

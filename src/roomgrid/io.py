@@ -28,10 +28,19 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        apply_umask(tmp_path)
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def apply_umask(path: str | os.PathLike) -> None:
+    """Give a file or folder made by ``tempfile`` (private: 0600/0700) the permissions an ordinary
+    ``open``/``mkdir`` would have, so web servers and other cluster users can read results."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if Path(path).is_dir() else 0o666) & ~umask)
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> None:

@@ -25,7 +25,7 @@ import pandas as pd
 from PIL import Image
 from tqdm import tqdm
 
-from roomgrid.io import write_json
+from roomgrid.io import apply_umask, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -393,6 +393,7 @@ def render_tiles(grid: pd.DataFrame, thumbs_paths: Mapping[str, os.PathLike | st
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=".part"))
+    apply_umask(work)
     total = sum(nx * ny for nx, ny in map(geometry.tiles_at, range(geometry.max_zoom + 1)))
     writer_args = (geometry, cell_city, cell_index, paths, work, quality, tuple(background))
     try:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from roomgrid.io import atomic_path
+from roomgrid.io import apply_umask, atomic_path
 from roomgrid.tiles import TileGeometry, grid_cells, replace_directory
 
 logger = logging.getLogger(__name__)
@@ -186,6 +186,7 @@ def _write_text(path: Path, text: str) -> None:
 def _replace_with(target: Path, fill) -> None:
     """Fill an empty temporary directory beside ``target`` with ``fill``, then swap it in."""
     work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
+    apply_umask(work)
     try:
         fill(work)
         replace_directory(work, target)
