@@ -33,8 +33,8 @@ CONFIG = {"source": {"kind": "demo", "demo": {"cities": CITIES, "photos_per_city
 
 def snakemake(workdir, *args, configs=("config.yaml",), check=True):
     command = [str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(REPO / "Snakefile"),
-               "--directory", str(workdir), "--cores", "2",
-               "--configfile", *[str(workdir / c) for c in configs], *args]
+               "--directory", str(workdir), "--cores", "2", *args,
+               "--configfile", *[str(workdir / c) for c in configs]]
     done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     if check and done.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}")
@@ -199,3 +199,22 @@ def test_a_wrong_config_key_stops_the_run_naming_it(built):
     said = done.stdout + done.stderr
     assert done.returncode != 0
     assert "config key tsne: unknown key(s) 'perplexty'" in said
+
+
+def test_a_folder_of_photos_is_read_in_place(built, tmp_path):
+    images = built / "resources/demo"
+    before = {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in images.rglob("*") if p.is_file()}
+    extra = tmp_path / "extra.csv"
+    extra.write_text("file,price,title\nalpha/1.jpg,999,from the user's table\n")
+    config = {"source": {"kind": "folder", "folder": {"images_dir": str(images), "cities": [],
+                                                      "metadata_csv": str(extra)}}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    snakemake(tmp_path, "results/selection/photos.tsv")
+    photos = read_table(tmp_path / "results/selection/photos.tsv").set_index("id")
+    assert set(photos["city"]) == set(CITIES)
+    assert photos.loc["alpha/1.jpg", "title"] == "from the user's table"
+    assert str(photos.loc["alpha/1.jpg", "price"]) in {"999", "999.0"}
+    demo = read_table(built / "results/selection/photos.tsv").set_index("id")
+    assert list(photos.index) == list(demo.index)  # same ids as the demo source gives
+    after = {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in images.rglob("*") if p.is_file()}
+    assert after == before  # nothing moved, added or touched
