@@ -1,0 +1,268 @@
+"""The built viewer in headless Chromium: tiles, clicks, the photo panel, neighbours and the hash.
+
+Needs Debian's Chromium at /usr/bin/chromium (driven by Playwright for Python, never a browser
+that Playwright downloads) and Leaflet in node_modules (``npm ci`` at the repo root).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import threading
+from pathlib import Path
+from urllib.parse import quote, urlparse
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from roomgrid.tiles import TileGeometry, render_tiles
+from roomgrid.viewer import build_viewer
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+LEAFLET = Path(__file__).resolve().parents[1] / "node_modules" / "leaflet" / "dist"
+GEOMETRY = TileGeometry(rows=5, cols=6, cell_px=128, tile_px=256)  # 768 x 640 px, zoom 0..2
+TILE_PATH = re.compile(r"/tiles/(\d+)/(\d+)/(\d+)\.jpg$")
+
+
+def cell_colour(row: int, col: int) -> tuple[int, int, int]:
+    return (40 + 40 * col, 60 + 35 * row, 200 - 30 * col)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A built viewer with tiles, served over HTTP on a free port of 127.0.0.1."""
+    root = tmp_path_factory.mktemp("browser")
+    cells = [(r, c) for r in range(GEOMETRY.rows) for c in range(GEOMETRY.cols)
+             if (r, c) not in {(0, 5), (3, 2)}]  # two empty cells
+    cities = ["boston" if c < 3 else "denver" for _, c in cells]
+    ids = [f"{city}/{r}-{c}.jpg" for city, (r, c) in zip(cities, cells)]
+    ids[cells.index((4, 5))] = "denver/elsewhere.jpg"  # its file is outside the photo folder
+    paths = []
+    for photo_id, city, (r, c) in zip(ids, cities, cells):
+        folder = root / ("outside" if "elsewhere" in photo_id else f"src/{city}")
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / photo_id.split("/")[1]
+        Image.new("RGB", (600, 450), cell_colour(r, c)).save(path, quality=90)
+        paths.append(str(path))
+    grid = pd.DataFrame({"id": ids, "city": cities,
+                         "row": [r for r, _ in cells], "col": [c for _, c in cells]})
+    thumbs = {}
+    for city in ("boston", "denver"):
+        mine = [i for i, name in enumerate(cities) if name == city]
+        pixels = np.array([np.full((128, 128, 3), cell_colour(*cells[i]), np.uint8)
+                           for i in mine])
+        thumbs[city] = root / f"{city}.h5"
+        with h5py.File(thumbs[city], "w") as handle:
+            handle.create_dataset("ids", data=[ids[i] for i in mine], dtype=h5py.string_dtype())
+            handle.create_dataset("thumbs", data=pixels, chunks=(1, 128, 128, 3))
+            handle.attrs["size"] = 128
+    photos = pd.DataFrame({
+        "id": ids, "city": cities, "path": paths, "width": 600, "height": 450,
+        "listing_url": [f"https://listings.example/{i}" for i in range(len(ids))],
+        "title": [f"Room {i}" for i in range(len(ids))],
+        "price": [1000 + 50 * i for i in range(len(ids))],
+        "bedrooms": [1 + i % 3 for i in range(len(ids))],
+        "sqft": [500 + 10 * i for i in range(len(ids))],
+        "neighbourhood": ["Back Bay" if c == "boston" else "LoDo" for c in cities],
+        "posted": ["2017-03-01"] * len(ids),
+    })
+    # Neighbours: the next three photos in grid order.
+    neighbours = pd.DataFrame({"id": ids, "neighbours": [
+        " ".join(ids[(i + k) % len(ids)] for k in (1, 2, 3)) for i in range(len(ids))]})
+
+    if not LEAFLET.is_dir():
+        pytest.fail(f"{LEAFLET} is missing: run `npm ci` at the repo root")
+    viewer = root / "viewer"
+    render_tiles(grid, thumbs, viewer / "tiles", cell_px=128, shape=(5, 6))
+    build_viewer(grid, photos, neighbours, viewer, geometry=GEOMETRY, leaflet_dir=LEAFLET,
+                 photo_roots={"boston": root / "src/boston", "denver": root / "src/denver"})
+
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(viewer)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield {"url": f"http://127.0.0.1:{server.server_address[1]}/", "grid": grid,
+           "photos": photos, "neighbours": neighbours, "ids": ids, "cells": cells}
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    """A page that records every response; only 127.0.0.1 may be reached."""
+    context = browser.new_context(viewport={"width": 1100, "height": 700})
+    context.route(re.compile(r"^(?!http://127\.0\.0\.1:).*"), lambda route: route.abort())
+    page = context.new_page()
+    page.responses = []
+    page.on("response", lambda response: page.responses.append((response.url, response.status)))
+    yield page
+    context.close()
+
+
+def open_viewer(page, site, fragment=""):
+    page.goto(site["url"] + "index.html" + fragment)
+    page.wait_for_function("document.body.dataset.ready === 'true'")
+    wait_for_tiles(page)
+
+
+def wait_for_tiles(page):
+    page.wait_for_function(
+        "document.querySelectorAll('.leaflet-tile').length > 0 && "
+        "[...document.querySelectorAll('.leaflet-tile')].every(t => t.complete)")
+    page.wait_for_load_state("networkidle")
+
+
+def tile_requests(page) -> list[tuple[int, int, int, int]]:
+    found = []
+    for url, status in page.responses:
+        match = TILE_PATH.search(urlparse(url).path)
+        if match:
+            found.append((*map(int, match.groups()), status))
+    return found
+
+
+def click_cell(page, row: int, col: int) -> None:
+    """Click the centre of a grid cell where it is on screen now."""
+    point = page.evaluate(
+        """([x, y]) => {
+            const map = window.roomgrid.map;
+            return map.latLngToContainerPoint(map.unproject([x, y], window.roomgrid.config.max_zoom));
+        }""", [col * 128 + 64, row * 128 + 64])
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+
+
+def panel_text(page, name: str) -> str:
+    return page.locator(f"#panel-{name}").inner_text()
+
+
+def test_tiles_load_and_stay_inside_the_map(page, site):
+    open_viewer(page, site)
+    assert tile_requests(page), "no tile was requested"
+    # Zoom in past the deepest tiles, pan to the corners, zoom back out.
+    box = page.locator("#map").bounding_box()
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.move(*centre)
+    for delta in (-300, -300, -300):
+        page.mouse.wheel(0, delta)
+        page.wait_for_timeout(350)
+    for dx, dy in ((400, 300), (-800, -600), (800, 0)):
+        page.mouse.move(*centre)
+        page.mouse.down()
+        page.mouse.move(centre[0] + dx, centre[1] + dy, steps=8)
+        page.mouse.up()
+        page.wait_for_timeout(200)
+    for delta in (300, 300, 300, 300):
+        page.mouse.move(*centre)
+        page.mouse.wheel(0, delta)
+        page.wait_for_timeout(350)
+    wait_for_tiles(page)
+    requests = tile_requests(page)
+    zooms = {z for z, _, _, _ in requests}
+    assert len(zooms) >= 2, f"zooming requested tiles at only {zooms}"
+    for z, x, y, status in requests:
+        assert z <= GEOMETRY.max_zoom, (z, x, y)
+        nx, ny = GEOMETRY.tiles_at(z)
+        assert 0 <= x < nx and 0 <= y < ny, f"tile {z}/{x}/{y} is outside the map"
+        assert status == 200, f"tile {z}/{x}/{y} answered {status}"
+    assert all(status == 200 for _, status in page.responses)
+
+
+def test_click_shows_photo_neighbours_and_updates_hash(page, site, tmp_path):
+    open_viewer(page, site)
+    photos, ids = site["photos"], site["ids"]
+    index = site["cells"].index((1, 4))
+    click_cell(page, 1, 4)
+    page.wait_for_function("!document.getElementById('panel').hidden")
+    assert panel_text(page, "city") == "denver"
+    assert panel_text(page, "price") == f"${photos['price'][index]:,}"
+    assert panel_text(page, "size") == f"{photos['bedrooms'][index]} bd · {photos['sqft'][index]} sqft"
+    assert panel_text(page, "id") == ids[index]
+    assert page.locator("#panel-link").get_attribute("href") == photos["listing_url"][index]
+    assert page.evaluate("location.hash") == "#id=" + quote(ids[index], safe="")
+    # The original photo is shown from the linked source folder.
+    photo = page.locator("#panel-photo img")
+    assert photo.get_attribute("src") == "photos/" + quote(ids[index], safe="/")
+    page.wait_for_function("document.querySelector('#panel-photo img').naturalWidth === 600")
+
+    # Neighbours: three loaded images; clicking one selects it.
+    buttons = page.locator("#panel-neighbours button")
+    assert buttons.count() == 3
+    page.wait_for_function("[...document.querySelectorAll('#panel-neighbours img')]"
+                           ".every(img => img.complete && img.naturalWidth > 0)")
+    expected = site["neighbours"]["neighbours"][index].split()
+    assert [buttons.nth(i).get_attribute("title") for i in range(3)] == expected
+    buttons.nth(1).click()
+    page.wait_for_function(f"document.getElementById('panel-id').textContent === {expected[1]!r}")
+    assert page.evaluate("location.hash") == "#id=" + quote(expected[1], safe="")
+    chosen = site["cells"][ids.index(expected[1])]
+    assert panel_text(page, "city") == site["grid"]["city"][ids.index(expected[1])]
+    page.wait_for_timeout(800)  # let the fly-to finish
+    highlight = page.evaluate("""() => {
+        const b = document.querySelector('.selected-cell').getBoundingClientRect();
+        return [b.left + b.width / 2, b.top + b.height / 2];
+    }""")
+    clicked = page.evaluate(
+        """([x, y]) => {
+            const map = window.roomgrid.map;
+            const p = map.latLngToContainerPoint(map.unproject([x, y], window.roomgrid.config.max_zoom));
+            const box = document.getElementById('map').getBoundingClientRect();
+            return [box.left + p.x, box.top + p.y];
+        }""", [chosen[1] * 128 + 64, chosen[0] * 128 + 64])
+    assert np.allclose(highlight, clicked, atol=3), "highlight is not on the selected cell"
+    page.screenshot(path=str(tmp_path / "viewer.png"))
+    assert (tmp_path / "viewer.png").stat().st_size > 10_000
+
+    # Escape closes the panel and clears the hash.
+    page.keyboard.press("Escape")
+    page.wait_for_function("document.getElementById('panel').hidden")
+    assert page.evaluate("location.hash") == ""
+
+
+def test_empty_cell_closes_panel_and_hash_opens_photo(page, site):
+    ids = site["ids"]
+    target = ids[site["cells"].index((2, 1))]
+    open_viewer(page, site, "#id=" + quote(target, safe=""))
+    page.wait_for_function("!document.getElementById('panel').hidden")
+    assert panel_text(page, "id") == target
+    assert panel_text(page, "city") == "boston"
+    page.evaluate("window.roomgrid.map.setView(window.roomgrid.map.unproject([384, 320], 2), 1)")
+    wait_for_tiles(page)
+    click_cell(page, 3, 2)  # empty
+    page.wait_for_function("document.getElementById('panel').hidden")
+    assert page.evaluate("location.hash") == ""
+
+
+def test_photo_outside_its_folder_shows_its_tile_region(page, site):
+    open_viewer(page, site, "#id=" + quote("denver/elsewhere.jpg", safe=""))
+    page.wait_for_function("!document.getElementById('panel').hidden")
+    crop = page.locator("#panel-photo .tile-crop img")
+    assert crop.count() == 1
+    assert crop.get_attribute("src") == "tiles/2/2/2.jpg"  # cell (4, 5) at 640..768, 512..640
+    page.wait_for_function("document.querySelector('#panel-photo .tile-crop img').naturalWidth "
+                           "=== 256")
