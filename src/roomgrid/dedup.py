@@ -13,7 +13,6 @@ from typing import Sequence
 import imagehash
 import numpy as np
 from PIL import Image
-from scipy.sparse import coo_matrix
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +67,9 @@ def duplicate_groups(dhashes: Sequence[str], sha256: Sequence[str], max_distance
     leaders : ndarray of bool
         True for the photo kept in each group.
     """
+    # Imported here: the 400 per-city scan jobs load this module for dhash_hex alone.
+    from scipy.sparse import coo_matrix
+
     n = len(dhashes)
     order = np.arange(n) if priority is None else np.asarray(priority)
     if n == 0:
