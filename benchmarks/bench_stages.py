@@ -19,7 +19,6 @@ import argparse
 import json
 import multiprocessing as mp
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path

@@ -5,36 +5,26 @@ undo what they change.
 """
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import h5py
-import numpy as np
 import pytest
 import yaml
 
 from roomgrid.io import read_table
 from roomgrid.tiles import TileGeometry
+from workflow_helpers import small_demo_config, snakemake_command
 
 pytestmark = pytest.mark.workflow
 
-REPO = Path(__file__).resolve().parents[1]
 CITIES = ["alpha", "beta", "gamma"]
-CONFIG = {"source": {"kind": "demo", "demo": {"cities": CITIES, "photos_per_city": 24, "seed": 3}},
-          "pca": {"n_components": 40, "batch_size": 30, "method": "incremental"},
-          "tsne": {"perplexity": 10, "learning_rate": "auto", "n_iter": 300,
-                   "early_exaggeration_iter": 100, "seed": 1, "initialization": "pca"},
-          "tiles": {"cell_px": 64, "tile_px": 256, "quality": 80, "background": [24, 24, 24]}}
+CONFIG = small_demo_config(CITIES, 24, n_components=40, perplexity=10, n_iter=300)
 
 
 def snakemake(workdir, *args, configs=("config.yaml",), check=True):
-    command = [str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(REPO / "Snakefile"),
-               "--directory", str(workdir), "--cores", "2", *args,
-               "--configfile", *[str(workdir / c) for c in configs]]
+    command = snakemake_command(workdir, "--cores", "2", *args, configs=configs)
     done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     if check and done.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}")

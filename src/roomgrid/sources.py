@@ -15,7 +15,6 @@ from typing import Iterable
 
 import pandas as pd
 
-from .io import write_table
 
 logger = logging.getLogger(__name__)
 

@@ -3,21 +3,16 @@
 
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
+from workflow_helpers import REPO, small_demo_config, snakemake_command
+
 pytestmark = pytest.mark.cluster
 
-REPO = Path(__file__).resolve().parents[2]
 CITIES = ["alpha", "beta", "gamma"]
-CONFIG = {"source": {"kind": "demo", "demo": {"cities": CITIES, "photos_per_city": 16, "seed": 3}},
-          "pca": {"n_components": 20, "batch_size": 30, "method": "incremental"},
-          "tsne": {"perplexity": 5, "learning_rate": "auto", "n_iter": 250,
-                   "early_exaggeration_iter": 100, "seed": 1, "initialization": "pca"},
-          "tiles": {"cell_px": 64, "tile_px": 256, "quality": 80, "background": [24, 24, 24]}}
+CONFIG = small_demo_config(CITIES, 16, n_components=20, perplexity=5, n_iter=250)
 RUN_TIMEOUT_S = 270
 
 
@@ -26,12 +21,11 @@ def slurm_run(slurm_cluster, tmp_path_factory):
     """(work dir, snakemake's output, the cluster's jobs) after one complete run."""
     workdir = tmp_path_factory.mktemp("slurm_workflow")
     (workdir / "config.yaml").write_text(yaml.safe_dump(CONFIG))
-    command = [str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(REPO / "Snakefile"),
-               "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"),
-               "--profile", str(REPO / "profiles/slurm"),
-               "--cores", str(slurm_cluster.cpus),  # no job or group may ask for more than the node has
-               "--slurm-init-seconds-before-status-checks", "2",  # these jobs take seconds, not hours
-               "--slurm-keep-successful-logs"]
+    command = snakemake_command(
+        workdir, "--profile", str(REPO / "profiles/slurm"),
+        "--cores", str(slurm_cluster.cpus),  # no job or group may ask for more than the node has
+        "--slurm-init-seconds-before-status-checks", "2",  # these jobs take seconds, not hours
+        "--slurm-keep-successful-logs")
     env = {**slurm_cluster.env, "ROOMGRID_SLURM_PARTITION": slurm_cluster.partition}
     done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     said = done.stdout + done.stderr

@@ -3,8 +3,6 @@ and adding an area scrapes only that area."""
 
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -12,16 +10,12 @@ import yaml
 from fakesite import fast_settings
 from roomgrid.io import read_table
 from test_city import serve_static_area
+from workflow_helpers import snakemake_command
 
 pytestmark = pytest.mark.workflow
 
-REPO = Path(__file__).resolve().parents[2]
-
-
 def snakemake(workdir, *args):
-    command = [str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(REPO / "Snakefile"),
-               "--directory", str(workdir), "--cores", "2", *args,
-               "--configfile", str(workdir / "config.yaml")]
+    command = snakemake_command(workdir, "--cores", "2", *args)
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout + done.stderr
