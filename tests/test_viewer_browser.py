@@ -146,15 +146,20 @@ def tile_requests(page) -> list[tuple[int, int, int, int]]:
     return found
 
 
-def click_cell(page, row: int, col: int) -> None:
-    """Click the centre of a grid cell where it is on screen now."""
-    point = page.evaluate(
+def cell_centre(page, row: int, col: int) -> tuple[float, float]:
+    """Page coordinates of the centre of a grid cell, wherever the map shows it now."""
+    return tuple(page.evaluate(
         """([x, y]) => {
-            const map = window.roomgrid.map;
-            return map.latLngToContainerPoint(map.unproject([x, y], window.roomgrid.config.max_zoom));
-        }""", [col * 128 + 64, row * 128 + 64])
-    box = page.locator("#map").bounding_box()
-    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+            const viewer = window.roomgrid;
+            const latlng = viewer.map.unproject([x, y], viewer.config.max_zoom);
+            const p = viewer.map.latLngToContainerPoint(latlng);
+            const box = document.getElementById('map').getBoundingClientRect();
+            return [box.left + p.x, box.top + p.y];
+        }""", [col * 128 + 64, row * 128 + 64]))
+
+
+def click_cell(page, row: int, col: int) -> None:
+    page.mouse.click(*cell_centre(page, row, col))
 
 
 def panel_text(page, name: str) -> str:
@@ -201,7 +206,8 @@ def test_click_shows_photo_neighbours_and_updates_hash(page, site, tmp_path):
     page.wait_for_function("!document.getElementById('panel').hidden")
     assert panel_text(page, "city") == "denver"
     assert panel_text(page, "price") == f"${photos['price'][index]:,}"
-    assert panel_text(page, "size") == f"{photos['bedrooms'][index]} bd · {photos['sqft'][index]} sqft"
+    beds, sqft = photos["bedrooms"][index], photos["sqft"][index]
+    assert panel_text(page, "size") == f"{beds} bd · {sqft} sqft"
     assert panel_text(page, "id") == ids[index]
     assert page.locator("#panel-link").get_attribute("href") == photos["listing_url"][index]
     assert page.evaluate("location.hash") == "#id=" + quote(ids[index], safe="")
@@ -227,13 +233,7 @@ def test_click_shows_photo_neighbours_and_updates_hash(page, site, tmp_path):
         const b = document.querySelector('.selected-cell').getBoundingClientRect();
         return [b.left + b.width / 2, b.top + b.height / 2];
     }""")
-    clicked = page.evaluate(
-        """([x, y]) => {
-            const map = window.roomgrid.map;
-            const p = map.latLngToContainerPoint(map.unproject([x, y], window.roomgrid.config.max_zoom));
-            const box = document.getElementById('map').getBoundingClientRect();
-            return [box.left + p.x, box.top + p.y];
-        }""", [chosen[1] * 128 + 64, chosen[0] * 128 + 64])
+    clicked = cell_centre(page, *chosen)
     assert np.allclose(highlight, clicked, atol=3), "highlight is not on the selected cell"
     page.screenshot(path=str(tmp_path / "viewer.png"))
     assert (tmp_path / "viewer.png").stat().st_size > 10_000

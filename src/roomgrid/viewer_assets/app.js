@@ -1,4 +1,4 @@
-// roomgrid viewer: a Leaflet map of photo tiles (CRS.Simple) and a side panel for the clicked photo.
+// roomgrid viewer: Leaflet map of photo tiles (CRS.Simple) and a side panel for the clicked photo.
 // All sizes come from the map description that build_viewer put inline in index.html.
 (function () {
   'use strict';
