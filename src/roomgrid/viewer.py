@@ -43,7 +43,8 @@ def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFr
 
     Writes ``index.html``, ``app.js``, ``style.css``, ``data/map.json``, ``data/photos.json``,
     ``lib/leaflet/`` (copied from ``leaflet_dir``) and ``photos/<city>`` symlinks to each city's
-    source folder, so the panel shows the original photo without copying it.
+    source folder, so the panel shows the original photo without copying it (``photos/`` is
+    empty when there are no usable source folders).
 
     Parameters
     ----------
@@ -89,10 +90,8 @@ def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFr
     for name in ("app.js", "style.css"):
         _write_text(out_dir / name, (assets / name).read_text(encoding="utf-8"))
     _replace_with(out_dir / "lib", lambda lib: shutil.copytree(leaflet_dir, lib / "leaflet"))
-    if roots:
-        _replace_with(out_dir / "photos", lambda folder: _link_roots(roots, folder))
-    elif (out_dir / "photos").exists():
-        shutil.rmtree(out_dir / "photos")  # links of an earlier build would show stale photos
+    # Always replaced, so links of an earlier build never show stale photos (empty without roots).
+    _replace_with(out_dir / "photos", lambda folder: _link_roots(roots, folder))
     logger.info("viewer: %d photos on a %dx%d grid written to %s",
                 len(placed), geometry.rows, geometry.cols, out_dir)
 
