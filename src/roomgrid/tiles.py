@@ -164,7 +164,9 @@ class _ThumbnailReader:
     def read(self, city_code: int, index: int) -> np.ndarray:
         """Thumbnail ``index`` of city ``city_code`` as a (cell_px, cell_px, 3) uint8 array."""
         if city_code not in self._files:
-            self._files[city_code] = h5py.File(self._paths[city_code], "r")
+            # Each thumbnail is read once: HDF5's per-dataset chunk cache (1 MiB each, hundreds of
+            # cities per worker) would only hold memory.
+            self._files[city_code] = h5py.File(self._paths[city_code], "r", rdcc_nbytes=0)
             self._thumbs[city_code] = self._files[city_code]["thumbs"]
         pixels = self._thumbs[city_code][index]
         if pixels.shape[0] != self._cell_px or pixels.shape[1] != self._cell_px:
