@@ -49,9 +49,11 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> None:
         frame.to_csv(tmp, sep="\t", index=False)
 
 
-def read_table(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a table written by :func:`write_table`, keeping ids and hashes as strings."""
-    return pd.read_csv(path, sep="\t", dtype={"id": str, "dhash": str, "city": str, "post_id": str, "file": str},
+def read_table(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a table written by :func:`write_table` (only ``columns`` if given), keeping ids and
+    hashes as strings."""
+    return pd.read_csv(path, sep="\t", usecols=columns,
+                       dtype={"id": str, "dhash": str, "city": str, "post_id": str, "file": str},
                        keep_default_na=False, na_values=[""])
 
 

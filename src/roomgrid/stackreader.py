@@ -18,7 +18,9 @@ class StackReader:
     def __init__(self, stacks_paths: Mapping[str, str | os.PathLike], ids: Sequence[str],
                  cities: Sequence[str]):
         self.ids = np.asarray(ids, dtype=object)
-        self._files = {city: h5py.File(path, "r") for city, path in stacks_paths.items()}
+        # No HDF5 chunk cache: rows are read in whole slices, and a 1 MiB cache per open city file
+        # adds up to hundreds of MiB across 400 cities.
+        self._files = {city: h5py.File(path, "r", rdcc_nbytes=0) for city, path in stacks_paths.items()}
         self._city = np.asarray(cities, dtype=object)
         self._row = np.empty(len(self.ids), dtype=np.int64)
         for city, handle in self._files.items():

@@ -21,15 +21,16 @@ from .viewer import build_viewer
 logger = logging.getLogger(__name__)
 
 
-def selected_photos(photos_tsv: str | os.PathLike) -> pd.DataFrame:
-    """The placed photos, in id order: the row order of every global artifact."""
-    table = read_table(photos_tsv)
+def selected_photos(photos_tsv: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
+    """The placed photos, in id order: the row order of every global artifact. Reading only the
+    ``columns`` a stage needs keeps 125k-row tables small."""
+    table = read_table(photos_tsv, None if columns is None else ["id", "selected", *columns])
     return table[table["selected"].astype(bool)].sort_values("id").reset_index(drop=True)
 
 
 def run_pca(photos_tsv, stacks: Mapping[str, str], out_h5, *, n_components: int, batch_size: int,
             method: str) -> None:
-    chosen = selected_photos(photos_tsv)
+    chosen = selected_photos(photos_tsv, ["city"])
     with StackReader(stacks, chosen["id"], chosen["city"]) as reader:
         coords, info = pca.reduce(reader, n_components, batch_size, method)
     pca.write_embedding(out_h5, chosen["id"], coords, info)
@@ -52,7 +53,7 @@ def run_neighbours(pca_h5, out_tsv, *, k: int, seed: int = 42, n_jobs: int = 1) 
 def run_grid(tsne_tsv, photos_tsv, out_tsv, out_json, *, method: str, exact_max: int,
              block_size: int, aspect: float, seed: int = 0, n_jobs: int = 1) -> None:
     points = read_table(tsne_tsv)
-    cities = selected_photos(photos_tsv).set_index("id")["city"]
+    cities = selected_photos(photos_tsv, ["city"]).set_index("id")["city"]
     xy = points[["x", "y"]].to_numpy(dtype=np.float64)
     rows, cols = grid_mod.grid_shape(len(xy), aspect)
     cells = grid_mod.assign_cells(xy, rows, cols, method=method, exact_max=exact_max,
