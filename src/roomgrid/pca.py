@@ -74,9 +74,11 @@ def fit_transform_randomized(reader: StackReader, n_components: int, batch_size:
     mean32 = mean.astype(np.float32)
     sketch -= mean32 @ omega
     basis = _orthonormal(sketch)
+    del sketch  # n x width arrays are the largest things held: keep one alive at a time
 
     for _ in tqdm(range(power_iterations), desc="pca power iterations", mininterval=5):
         projected = _project_rows(reader, bounds, basis, mean32)      # (X - mu)^T Q
+        del basis
         basis = _orthonormal(_multiply_rows(reader, bounds, _orthonormal(projected), mean32))
 
     # Last pass: B = Q^T (X - mu); its SVD gives the components and, through Q, the coordinates.
