@@ -16,17 +16,18 @@ from __future__ import annotations
 import functools
 import hashlib
 import io as _io
+import itertools
 import logging
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import imagehash
 import numpy as np
 import pandas as pd
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 from tqdm import tqdm
 
 from roomgrid.io import atomic_path, write_table
@@ -46,6 +47,8 @@ LISTING_COLUMNS = ["file", "listing_url", "post_id", "title", "price", "bedrooms
 # A near duplicate must stay this close (dhash bits) to its source; the generator skips sources
 # whose hash would drift further, keeping a margin below the promised 6.
 NEAR_DHASH_LIMIT = 4
+# Photos are rendered at least this grayscale entropy (nats) before JPEG encoding.
+MIN_PHOTO_ENTROPY = 4.6
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ PALETTES = (
             ((140, 90, 60), (190, 170, 140), (95, 80, 70)), 0.08),
     Palette("sage", (170, 186, 152), (232, 234, 224), (168, 128, 88), (240, 240, 232),
             ((200, 190, 170), (90, 100, 80), (150, 95, 70)), 0.04),
-    Palette("loft", (104, 92, 84), (70, 68, 66), (92, 62, 42), (40, 40, 42),
+    Palette("loft", (132, 90, 74), (128, 126, 122), (92, 62, 42), (40, 40, 42),
             ((160, 60, 40), (30, 30, 32), (180, 160, 120)), 0.06),
     Palette("coastal", (164, 194, 216), (240, 244, 248), (214, 196, 160), (252, 252, 252),
             ((40, 70, 120), (230, 225, 210), (200, 120, 80)), -0.05),
@@ -89,6 +92,7 @@ class CityStyle:
     palette_weights: tuple[float, ...]
     room_weights: tuple[float, ...]  # over ROOM_TYPES
     height_ratio: float  # ceiling height / back wall width
+    light_cast: float  # the city's usual colour of light, added to each palette's warmth
     window: str  # "tall", "wide" or "pair"
     carpet_share: float
     price_level: int
@@ -183,7 +187,7 @@ def city_style(city: str, cities: Sequence[str], seed: int) -> CityStyle:
     position = list(cities).index(city)
     main = (position * 3 + seed) % len(PALETTES)
     others = [p for p in rng.permutation(len(PALETTES)) if p != main][:2]
-    palette_weights = (0.6, 0.25, 0.15)
+    palette_weights = (0.8, 0.15, 0.05)
     room_weights = rng.dirichlet(np.full(len(ROOM_TYPES), 8.0))
     hoods = {f"{rng.choice(_HOOD_FIRST)} {rng.choice(_HOOD_SECOND)}" if rng.random() < 0.5
              else f"{rng.choice(_HOOD_SECOND)} {rng.choice(_HOOD_THIRD)}" for _ in range(8)}
@@ -192,6 +196,7 @@ def city_style(city: str, cities: Sequence[str], seed: int) -> CityStyle:
         palette_weights=palette_weights,
         room_weights=tuple(float(w) for w in room_weights),
         height_ratio=float(rng.uniform(0.55, 0.78)),
+        light_cast=float(rng.uniform(-0.1, 0.1)),
         window=str(rng.choice(["tall", "wide", "pair"])),
         carpet_share=float(rng.uniform(0.0, 0.5)),
         price_level=int(rng.integers(9, 33) * 100),
@@ -266,7 +271,7 @@ Color = tuple[int, int, int]
 
 
 def _scale(color: Sequence[float], factor: float) -> Color:
-    return tuple(int(min(255, max(0, round(c * factor)))) for c in color)  # type: ignore[return-value]
+    return tuple(int(min(255, max(0, round(c * factor)))) for c in color)  # type: ignore
 
 
 def _jitter(color: Sequence[float], rng: np.random.Generator, amount: float) -> Color:
@@ -282,10 +287,10 @@ class _Scene:
     """
 
     def __init__(self, rng: np.random.Generator, style: CityStyle):
-        self.width = WIDTH * rng.uniform(0.34, 0.62)
+        self.width = WIDTH * rng.uniform(0.28, 0.66)
         self.height = self.width * style.height_ratio * rng.uniform(0.9, 1.1)
         self.eye = rng.uniform(0.42, 0.58)  # camera height as a share of the ceiling height
-        self.vx = WIDTH * rng.uniform(0.25, 0.75)
+        self.vx = WIDTH * rng.uniform(0.18, 0.82)
         self.vy = HEIGHT * rng.uniform(0.38, 0.56)
         self.vp_u = rng.uniform(0.2, 0.8)
         self.x0 = self.vx - self.vp_u * self.width
@@ -310,6 +315,12 @@ class _Scene:
     def quad_side(self, u, d0, d1, h0, h1):
         return [self.point(u, d0, h0), self.point(u, d1, h0), self.point(u, d1, h1),
                 self.point(u, d0, h1)]
+
+    def wall_quad(self, wall: str, a0, a1, h0, h1):
+        """A rectangle on a wall: ``a`` runs along the wall (``u`` on the back, ``d`` on a side)."""
+        if wall == "back":
+            return self.quad_back(a0, a1, h0, h1)
+        return self.quad_side(0 if wall == "left" else 1, a0, a1, h0, h1)
 
     def box(self, draw: ImageDraw.ImageDraw, u0, u1, d0, d1, h0, h1, color: Color) -> None:
         """Draw the faces of a box the camera can see, far faces first."""
@@ -345,7 +356,7 @@ def _listing_look(spec: PhotoSpec, style: CityStyle, seed: int) -> _Look:
         floor=_jitter(pal.floor, rng, 10), trim=pal.trim,
         fabrics=tuple(_jitter(c, rng, 12) for c in pal.fabrics),
         floor_kind="carpet" if rng.random() < style.carpet_share else "wood",
-        warmth=pal.warmth,
+        warmth=pal.warmth + style.light_cast,
     )
 
 
@@ -354,10 +365,22 @@ def _draw_shell(scene: _Scene, draw: ImageDraw.ImageDraw, look: _Look, room_type
     """Ceiling, walls, floor (planks, carpet or tiles) and baseboards."""
     near = scene.d_near
     light_left = rng.random() < 0.5
+    walls = {"left": _scale(look.wall, 1.04 if light_left else 0.86),
+             "right": _scale(look.wall, 0.86 if light_left else 1.04),
+             "back": _scale(look.wall, 0.96)}
+    accent = rng.choice(["none", "back", "left", "right"], p=[0.55, 0.15, 0.15, 0.15])
+    if accent != "none":  # one wall painted in another style's wall colour
+        walls[accent] = _jitter(PALETTES[rng.integers(len(PALETTES))].wall, rng, 10)
     draw.polygon(scene.quad_floor(0, 1, 0, near, 1), fill=_scale(look.ceiling, 0.93))
-    draw.polygon(scene.quad_side(0, 0, near, 0, 1), fill=_scale(look.wall, 1.04 if light_left else 0.86))
-    draw.polygon(scene.quad_side(1, 0, near, 0, 1), fill=_scale(look.wall, 0.86 if light_left else 1.04))
-    draw.polygon(scene.quad_back(0, 1, 0, 1), fill=_scale(look.wall, 0.96))
+    draw.polygon(scene.quad_back(0, 1, 0, 1), fill=walls["back"])
+    # Side walls darken or brighten towards the camera; drawn as narrow strips. Both ways are
+    # equally likely so that photos do not share one left-right brightness profile.
+    depths = np.linspace(0, near, 25)
+    for wall in ("left", "right"):
+        factors = np.linspace(1.0, rng.uniform(0.7, 1.3), len(depths) - 1)
+        for d0, d1, factor in zip(depths[:-1], depths[1:], factors):
+            draw.polygon(scene.wall_quad(wall, d0, d1 + 0.01, 0, 1),
+                         fill=_scale(walls[wall], factor))
 
     tiled = room_type in ("bathroom", "kitchen")
     if tiled:
@@ -374,8 +397,9 @@ def _draw_shell(scene: _Scene, draw: ImageDraw.ImageDraw, look: _Look, room_type
     else:
         n_planks = int(rng.integers(9, 16))
         edges = np.linspace(0, 1, n_planks + 1)
-        for u0, u1 in zip(edges[:-1], edges[1:]):
-            draw.polygon(scene.quad_floor(u0, u1, 0, near), fill=_jitter(look.floor, rng, 9),
+        for u0, u1 in itertools.pairwise(edges):
+            plank = _scale(look.floor, rng.uniform(0.85, 1.12))
+            draw.polygon(scene.quad_floor(u0, u1, 0, near), fill=_jitter(plank, rng, 3),
                          outline=_scale(look.floor, 0.75))
 
     if room_type == "bathroom":
@@ -401,34 +425,51 @@ def _draw_shell(scene: _Scene, draw: ImageDraw.ImageDraw, look: _Look, room_type
         draw.polygon(scene.quad_side(1, 0, near, 0, 0.035), fill=_scale(board, 0.9))
 
 
-def _window_quads(scene: _Scene, style: CityStyle, room_type: str,
-                  rng: np.random.Generator) -> list[list[tuple[float, float]]]:
-    """Window openings (image polygons) on the back and/or a side wall."""
-    quads = []
+@dataclass(frozen=True)
+class _Opening:
+    """A window on ``wall`` spanning ``a0..a1`` along it and ``h0..h1`` in height."""
+
+    wall: str
+    a0: float
+    a1: float
+    h0: float
+    h1: float
+
+    def quad(self, scene: _Scene):
+        return scene.wall_quad(self.wall, self.a0, self.a1, self.h0, self.h1)
+
+    def sun_patch(self, scene: _Scene, shift: float):
+        """The floor patch lit through this window by a low sun."""
+        reach = (self.h1 - self.h0) * 0.7
+        if self.wall == "back":
+            return scene.quad_floor(self.a0 + shift, self.a1 + shift, 0.02, 0.02 + reach)
+        u0, u1 = (0.02, 0.02 + reach) if self.wall == "left" else (0.98 - reach, 0.98)
+        return scene.quad_floor(u0, u1, self.a0 + shift, self.a1 + shift)
+
+
+def _windows(scene: _Scene, style: CityStyle, room_type: str,
+             rng: np.random.Generator) -> list[_Opening]:
+    """One or two windows (or pairs of them, by city style) on the back and side walls."""
+    openings = []
     walls = rng.choice(["back", "left", "right"], size=int(rng.integers(1, 3)), replace=False)
-    small = room_type == "bathroom"
     for wall in walls:
         if style.window == "tall":
-            width, h0, h1 = rng.uniform(0.12, 0.2), rng.uniform(0.2, 0.3), rng.uniform(0.78, 0.9)
+            width, h0, h1 = rng.uniform(0.14, 0.24), rng.uniform(0.2, 0.3), rng.uniform(0.78, 0.9)
         elif style.window == "wide":
             width, h0, h1 = rng.uniform(0.3, 0.5), rng.uniform(0.3, 0.4), rng.uniform(0.72, 0.85)
         else:
-            width, h0, h1 = rng.uniform(0.1, 0.14), rng.uniform(0.28, 0.36), rng.uniform(0.8, 0.88)
-        if small:
+            width, h0, h1 = rng.uniform(0.11, 0.16), rng.uniform(0.28, 0.36), rng.uniform(0.8, 0.88)
+        if room_type == "bathroom":  # small and high
             width, h0 = width * 0.6, max(h0, 0.55)
         copies = 2 if style.window == "pair" else 1
         if wall == "back":
             start = rng.uniform(0.06, 0.94 - copies * width * 1.2)
-            for k in range(copies):
-                u0 = start + k * width * 1.2
-                quads.append(scene.quad_back(u0, u0 + width, h0, h1))
         else:
-            u = 0 if wall == "left" else 1
             start = rng.uniform(0.05, 0.3) * scene.zc
-            for k in range(copies):
-                d0 = start + k * width * 1.2
-                quads.append(scene.quad_side(u, d0, d0 + width, h0, h1))
-    return quads
+        for k in range(copies):
+            a0 = start + k * width * 1.2
+            openings.append(_Opening(str(wall), a0, a0 + width, h0, h1))
+    return openings
 
 
 def _sky(rng: np.random.Generator, horizon: float) -> Image.Image:
@@ -457,6 +498,8 @@ def _sky(rng: np.random.Generator, horizon: float) -> Image.Image:
 def _draw_door(scene: _Scene, draw: ImageDraw.ImageDraw, look: _Look, rng: np.random.Generator):
     wood = rng.random() < 0.4
     color = _jitter((150, 104, 70) if wood else look.trim, rng, 8)
+    if rng.random() < 0.35:  # an open doorway into a dim hall
+        color = _scale(look.wall, rng.uniform(0.3, 0.5))
     if rng.random() < 0.5:
         u0 = rng.choice([rng.uniform(0.04, 0.2), rng.uniform(0.65, 0.8)])
         draw.polygon(scene.quad_back(u0 - 0.02, u0 + 0.2, 0, 0.82), fill=look.trim)
@@ -551,7 +594,8 @@ def _furnish_bathroom(scene, draw, look, rng):
     tub_left = rng.random() < 0.5
     tub = (0.0, 0.45) if tub_left else (0.55, 1.0)
     scene.box(draw, tub[0], tub[1], 0.0, 0.24, 0.0, 0.2, white)
-    draw.polygon(scene.quad_floor(tub[0] + 0.03, tub[1] - 0.03, 0.03, 0.21, 0.2), fill=(210, 215, 218))
+    draw.polygon(scene.quad_floor(tub[0] + 0.03, tub[1] - 0.03, 0.03, 0.21, 0.2),
+                 fill=(210, 215, 218))
     sink = (0.62, 0.82) if tub_left else (0.12, 0.32)
     draw.polygon(scene.quad_back(sink[0], sink[1], 0.5, 0.8), fill=(180, 196, 204))  # mirror
     scene.box(draw, sink[0], sink[1], 0.0, 0.16, 0.0, 0.3, _jitter(look.fabrics[2], rng, 15))
@@ -579,26 +623,44 @@ _FURNISH = {"living_room": _furnish_living, "bedroom": _furnish_bedroom,
             "empty_room": _furnish_empty}
 
 
-def _shade(pixels: np.ndarray, light: tuple[float, float], look: _Look, sky: np.ndarray,
-           rng: np.random.Generator) -> np.ndarray:
-    """Light falloff from ``light``, vignetting, tint, blotchy texture and sensor noise.
+_SMOOTH = ImageFilter.Kernel((3, 3), [1, 2, 1, 2, 4, 2, 1, 2, 1])  # softens aliased edges
 
-    Pixels where ``sky`` is true are outdoor light seen through a window: they stay bright.
+
+def _shade(pixels: np.ndarray, light: tuple[float, float], look: _Look, sky: np.ndarray,
+           sun: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Light falloff, vignetting, tint, blotchy texture and sensor noise.
+
+    The light varies mostly from top to bottom (a pool around ``light`` that is much wider
+    than tall, and a vertical gradient). Strong left-right trends would be shared by many
+    photos and make unrelated photos' dhash (which compares horizontal neighbours) alike.
+    Pixels where ``sky`` is true are daylight seen through a window and stay bright; ``sun``
+    (0-255) marks patches of direct sunlight. Fields are outer products of row and column
+    profiles, which keeps this cheap.
     """
-    yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
-    sigma = WIDTH * rng.uniform(0.35, 0.7)
-    ambient = rng.uniform(0.5, 0.72)
-    glow = np.exp(-((xx - light[0]) ** 2 + (yy - light[1]) ** 2) / (2 * sigma**2))
-    radius2 = ((xx - WIDTH / 2) / WIDTH) ** 2 + ((yy - HEIGHT / 2) / HEIGHT) ** 2
-    shading = (ambient + (1 - ambient) * glow) * (1 - 0.35 * radius2) * rng.uniform(0.95, 1.2)
+    xs = np.arange(WIDTH, dtype=np.float32)
+    ys = np.arange(HEIGHT, dtype=np.float32)[:, None]
+    ambient = rng.uniform(0.3, 0.55)
+    glow = (np.exp(-(((xs - light[0]) / (1.5 * WIDTH)) ** 2))
+            * np.exp(-(((ys - light[1]) / (HEIGHT * rng.uniform(0.3, 0.6))) ** 2)))
+    vignette = 1 - 0.12 * (((xs - WIDTH / 2) / WIDTH) ** 2 + ((ys - HEIGHT / 2) / HEIGHT) ** 2)
+    vertical = 1 + np.float32(rng.uniform(-0.35, 0.2)) * (ys / HEIGHT - 0.5)
+    shading = (ambient + (1 - ambient) * glow) * vignette * vertical
+    shading *= 1 + sun * np.float32(rng.uniform(0.25, 0.5) / 255)
+    # Auto-exposure: bring the bright end of the room near white, as a camera would; it also
+    # spreads the histogram of dark rooms.
+    sample = (pixels[::8, ::8].mean(axis=2) * shading[::8, ::8])
+    gain = np.clip(rng.uniform(215, 240) / max(np.percentile(sample, 97), 1.0), 0.8, 1.5)
+    shading *= np.float32(gain)
     shading[sky] = 1.0
-    tint = np.array([1 + look.warmth, 1.0, 1 - look.warmth], np.float32)
-    blotches = rng.normal(0, 6, (HEIGHT // 30 + 2, WIDTH // 30 + 2)).astype(np.float32)
+    blotches = rng.normal(0, 4, (HEIGHT // 45 + 2, WIDTH // 45 + 2)).astype(np.float32)
     blotches = np.asarray(Image.fromarray(blotches, mode="F").resize((WIDTH, HEIGHT),
                                                                       Image.Resampling.BICUBIC))
-    noise = rng.standard_normal((HEIGHT, WIDTH, 3), dtype=np.float32) * 3.5
-    out = pixels * shading[..., None] * tint + blotches[..., None] + noise
-    return np.clip(out, 0, 255).astype(np.uint8)
+    grain = blotches + rng.standard_normal((HEIGHT, WIDTH), dtype=np.float32) * 4.5
+    tint = np.array([1 + look.warmth, 1.0, 1 - look.warmth], np.float32)
+    np.multiply(pixels, shading[..., None], out=pixels)
+    np.multiply(pixels, tint, out=pixels)
+    np.add(pixels, grain[..., None], out=pixels)
+    return np.clip(pixels, 0, 255, out=pixels).astype(np.uint8)
 
 
 def render_photo(spec: PhotoSpec, style: CityStyle, seed: int) -> Image.Image:
@@ -610,20 +672,32 @@ def render_photo(spec: PhotoSpec, style: CityStyle, seed: int) -> Image.Image:
     draw = ImageDraw.Draw(image)
     _draw_shell(scene, draw, look, spec.room_type, rng)
 
-    windows = _window_quads(scene, style, spec.room_type, rng)
+    windows = _windows(scene, style, spec.room_type, rng)
     window_mask = Image.new("L", (WIDTH, HEIGHT))
-    mask_draw = ImageDraw.Draw(window_mask)
-    for quad in windows:
-        mask_draw.polygon(quad, fill=255)
+    sun_mask = Image.new("L", (WIDTH, HEIGHT))
+    sunny = rng.random() < 0.5
+    shift = rng.uniform(-0.15, 0.25)
+    for window in windows:
+        ImageDraw.Draw(window_mask).polygon(window.quad(scene), fill=255)
+        if sunny:
+            ImageDraw.Draw(sun_mask).polygon(window.sun_patch(scene, shift), fill=255)
     sky = _sky(rng, scene.vy)
     image.paste(sky, (0, 0), window_mask)
-    for quad in windows:
+    curtains = _jitter(rng.choice(look.fabrics), rng, 15) if rng.random() < 0.5 else None
+    for window in windows:
+        quad = window.quad(scene)
         draw.polygon(quad, outline=look.trim, width=5)
         (ax, ay), (bx, by), (cx, cy), (dx, dy) = quad
         draw.line([((ax + bx) / 2, (ay + by) / 2), ((cx + dx) / 2, (cy + dy) / 2)],
                   fill=look.trim, width=3)
         draw.line([((ax + dx) / 2, (ay + dy) / 2), ((bx + cx) / 2, (by + cy) / 2)],
                   fill=look.trim, width=3)
+        if curtains is not None and spec.room_type != "bathroom":
+            panel = 0.35 * (window.a1 - window.a0) + 0.03
+            top = min(0.97, window.h1 + 0.06)
+            for a0, a1 in ((window.a0 - panel * 0.8, window.a0 + panel * 0.2),
+                           (window.a1 - panel * 0.2, window.a1 + panel * 0.8)):
+                draw.polygon(scene.wall_quad(window.wall, a0, a1, 0.05, top), fill=curtains)
 
     if spec.room_type != "bathroom" and rng.random() < 0.6:
         _draw_door(scene, draw, look, rng)
@@ -631,12 +705,27 @@ def render_photo(spec: PhotoSpec, style: CityStyle, seed: int) -> Image.Image:
     draw.ellipse([lamp[0] - 22, lamp[1] - 6, lamp[0] + 22, lamp[1] + 6], fill=(250, 248, 235))
     _FURNISH[spec.room_type](scene, draw, look, rng)
 
-    pixels = np.asarray(image)
     # Sky pixels that furniture did not paint over keep their exact sky value.
-    sky_visible = (np.asarray(window_mask) > 0) & np.all(pixels == np.asarray(sky), axis=2)
-    light = tuple(np.mean(windows[0], axis=0)) if windows else lamp
-    shaded = _shade(pixels.astype(np.float32), light, look, sky_visible, rng)
-    return Image.fromarray(shaded).filter(ImageFilter.GaussianBlur(0.6))
+    difference = ImageChops.difference(image, sky).split()
+    changed = ImageChops.lighter(ImageChops.lighter(difference[0], difference[1]), difference[2])
+    sky_visible = (np.asarray(window_mask) > 0) & (np.asarray(changed) == 0)
+    light = (WIDTH * rng.uniform(0, 1), HEIGHT * rng.uniform(0.0, 0.8))
+    pixels = np.array(image.filter(_SMOOTH), np.float32)
+    photo = Image.fromarray(_shade(pixels, light, look, sky_visible, np.asarray(sun_mask), rng))
+    # A rare render dominated by one flat wall gets an auto-levels contrast stretch, so that
+    # every demo photo clears the pipeline's photo threshold (4.4 nats) with a margin.
+    while gray_entropy(photo) < MIN_PHOTO_ENTROPY:
+        mean = np.asarray(photo.convert("L")).mean()
+        stretched = (np.asarray(photo, np.float32) - mean) * 1.25 + mean
+        photo = Image.fromarray(np.clip(stretched, 0, 255).astype(np.uint8))
+    return photo
+
+
+def gray_entropy(image: Image.Image) -> float:
+    """Shannon entropy (nats) of the 8-bit grayscale histogram."""
+    counts = np.asarray(image.convert("L").histogram(), float)
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum())
 
 
 def encode_jpeg(image: Image.Image, quality: int = JPEG_QUALITY) -> bytes:
@@ -648,13 +737,13 @@ def encode_jpeg(image: Image.Image, quality: int = JPEG_QUALITY) -> bytes:
 
 # --------------------------------------------------------------------------- graphics
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=size)
 
 
 def _centered_text(draw: ImageDraw.ImageDraw, y: float, text: str, size: int, fill) -> None:
-    left, top, right, bottom = draw.textbbox((0, 0), text, font=_font(size))
+    left, _, right, _ = draw.textbbox((0, 0), text, font=_font(size))
     draw.text(((WIDTH - (right - left)) / 2 - left, y), text, font=_font(size), fill=fill)
 
 
@@ -713,8 +802,8 @@ def render_ad(rng: np.random.Generator, city: str) -> Image.Image:
     price = f"from ${int(rng.integers(9, 30)) * 100:,}/mo"
     _centered_text(draw, 182, price, 46, background)
     _centered_text(draw, 290, f"{city.title()} Residences", 34, ink)
-    _centered_text(draw, 350, f"CALL (555) 01{rng.integers(10, 99)}-{rng.integers(1000, 9999)}",
-                   30, ink)
+    # 555-0100 to 555-0199 are the numbers reserved for fiction.
+    _centered_text(draw, 350, f"CALL (617) 555-01{rng.integers(0, 100):02d}", 30, ink)
     return image
 
 
