@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -33,6 +35,39 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``target``; when the block succeeds it replaces
+    ``target`` whole, when it fails it is removed, so a half-built folder is never left in place."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
+    try:
+        yield work
+        apply_umask(work)
+        replace_directory(work, target)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def replace_directory(new: Path, target: Path) -> None:
+    """Move the finished directory ``new`` onto ``target``, removing what was there.
+
+    Each rename is atomic; between the two an old ``target`` is briefly parked beside it.
+    """
+    if target.exists() or target.is_symlink():
+        parked = target.with_name(f".{target.name}.old-{uuid.uuid4().hex}")
+        os.replace(target, parked)
+        os.replace(new, target)
+        if parked.is_dir() and not parked.is_symlink():
+            shutil.rmtree(parked)
+        else:
+            parked.unlink()
+    else:
+        os.replace(new, target)
 
 
 def apply_umask(path: str | os.PathLike) -> None:

@@ -11,9 +11,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import shutil
-import tempfile
-import uuid
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -25,7 +22,7 @@ import pandas as pd
 from PIL import Image
 from tqdm import tqdm
 
-from roomgrid.io import apply_umask, write_json
+from roomgrid.io import atomic_directory, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -133,23 +130,6 @@ def grid_cells(grid: pd.DataFrame, geometry: TileGeometry) -> tuple[pd.DataFrame
     for photo_id, reason in skipped.items():
         logger.warning("grid: skipping %s: %s", photo_id, reason)
     return frame, skipped
-
-
-def replace_directory(new: Path, target: Path) -> None:
-    """Move the finished directory ``new`` onto ``target``, removing what was there.
-
-    Each rename is atomic; between the two an old ``target`` is briefly parked beside it.
-    """
-    if target.exists() or target.is_symlink():
-        parked = target.with_name(f".{target.name}.old-{uuid.uuid4().hex}")
-        os.replace(target, parked)
-        os.replace(new, target)
-        if parked.is_dir() and not parked.is_symlink():
-            shutil.rmtree(parked)
-        else:
-            parked.unlink()
-    else:
-        os.replace(new, target)
 
 
 class _ThumbnailReader:
@@ -392,13 +372,9 @@ def render_tiles(grid: pd.DataFrame, thumbs_paths: Mapping[str, os.PathLike | st
     cell_city, cell_index, paths, missing = _locate_thumbnails(placed, thumbs_paths, geometry)
     skipped.update(missing)
 
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=".part"))
-    apply_umask(work)
     total = sum(nx * ny for nx, ny in map(geometry.tiles_at, range(geometry.max_zoom + 1)))
-    writer_args = (geometry, cell_city, cell_index, paths, work, quality, tuple(background))
-    try:
+    with atomic_directory(out_dir) as work:
+        writer_args = (geometry, cell_city, cell_index, paths, work, quality, tuple(background))
         with tqdm(total=total, unit="tile", desc="tiles") as progress:
             tiles_per_zoom, failed = _render_pyramid(geometry, writer_args, progress, n_jobs)
         ids_by_cell = dict(zip(zip(placed["row"], placed["col"]), placed["id"]))
@@ -410,10 +386,6 @@ def render_tiles(grid: pd.DataFrame, thumbs_paths: Mapping[str, os.PathLike | st
             "skipped": skipped,
         }
         write_json(summary, work / "tiles.json")
-        replace_directory(work, out_dir)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     logger.info("tiles: wrote %d tiles (zoom 0..%d) for %d photos to %s",
                 summary["total_tiles"], geometry.max_zoom, summary["photos"], out_dir)
     return summary

@@ -13,7 +13,6 @@ import logging
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -21,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from roomgrid.io import apply_umask, atomic_path
-from roomgrid.tiles import TileGeometry, grid_cells, replace_directory
+from roomgrid.io import atomic_directory, atomic_path
+from roomgrid.tiles import TileGeometry, grid_cells
 
 logger = logging.getLogger(__name__)
 
@@ -89,9 +88,11 @@ def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFr
     _write_text(out_dir / "index.html", page)
     for name in ("app.js", "style.css"):
         _write_text(out_dir / name, (assets / name).read_text(encoding="utf-8"))
-    _replace_with(out_dir / "lib", lambda lib: shutil.copytree(leaflet_dir, lib / "leaflet"))
+    with atomic_directory(out_dir / "lib") as lib:
+        shutil.copytree(leaflet_dir, lib / "leaflet")
     # Always replaced, so links of an earlier build never show stale photos (empty without roots).
-    _replace_with(out_dir / "photos", lambda folder: _link_roots(roots, folder))
+    with atomic_directory(out_dir / "photos") as folder:
+        _link_roots(roots, folder)
     logger.info("viewer: %d photos on a %dx%d grid written to %s",
                 len(placed), geometry.rows, geometry.cols, out_dir)
 
@@ -182,13 +183,3 @@ def _write_text(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def _replace_with(target: Path, fill) -> None:
-    """Fill an empty temporary directory beside ``target`` with ``fill``, then swap it in."""
-    work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
-    apply_umask(work)
-    try:
-        fill(work)
-        replace_directory(work, target)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
