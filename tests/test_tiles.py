@@ -188,7 +188,7 @@ def test_interrupted_render_leaves_no_output(mosaic, tmp_path, monkeypatch):
         calls.append(path)
         if len(calls) > 5:
             raise RuntimeError("disk full")
-        Image.fromarray(tile).save(path, "JPEG", quality=quality)
+        tile.save(path, "JPEG", quality=quality)
 
     monkeypatch.setattr(tiles, "_save_jpeg", failing_save)
     with pytest.raises(RuntimeError, match="disk full"):

@@ -1,8 +1,8 @@
 """The 256-px JPEG tile pyramid (``{z}/{x}/{y}.jpg``) drawn from per-city thumbnails.
 
 At the deepest zoom every photo fills its grid cell exactly; each lower zoom is a 2x2 box
-downsample of the level below, computed from pixel arrays held in memory, so every tile is
-JPEG-encoded exactly once. The quadtree is walked depth first, so only one branch of tiles is in
+downsample of the level below, computed from the decoded tiles held in memory, so every tile is
+JPEG-encoded exactly once and never read back. The quadtree is walked depth first, so only one branch of tiles is in
 memory at a time, never the whole mosaic.
 """
 
@@ -161,16 +161,16 @@ class _ThumbnailReader:
         self._thumbs.clear()
 
 
-def _downsample(block: np.ndarray) -> np.ndarray:
-    """2x2 box average (rounded) of an (2n, 2n, 3) uint8 array.
+def _downsample(block: Image.Image) -> Image.Image:
+    """2x2 box average (rounded) of a (2n x 2n) RGB image.
 
     Pillow's ``reduce`` does it in C, ~20x faster than a strided numpy reduction.
     """
-    return np.asarray(Image.fromarray(block).reduce(2))
+    return block.reduce(2)
 
 
-def _save_jpeg(tile: np.ndarray, path: Path, quality: int) -> None:
-    Image.fromarray(tile).save(path, "JPEG", quality=quality)
+def _save_jpeg(tile: Image.Image, path: Path, quality: int) -> None:
+    tile.save(path, "JPEG", quality=quality)
 
 
 class _PyramidWriter:
@@ -184,7 +184,7 @@ class _PyramidWriter:
     def __init__(self, geometry: TileGeometry, cell_city: np.ndarray, cell_index: np.ndarray,
                  thumbs_paths: list[str], out_dir: Path, quality: int,
                  background: tuple[int, int, int], progress: tqdm | None = None,
-                 done: Mapping[tuple[int, int], np.ndarray] | None = None,
+                 done: Mapping[tuple[int, int], Image.Image] | None = None,
                  done_zoom: int | None = None) -> None:
         self.geometry = geometry
         self._cell_city = cell_city
@@ -192,8 +192,9 @@ class _PyramidWriter:
         self._reader = _ThumbnailReader(thumbs_paths, geometry.cell_px)
         self._out_dir = out_dir
         self._quality = quality
-        self._blank = np.empty((geometry.tile_px, geometry.tile_px, 3), np.uint8)
-        self._blank[:] = background
+        self._background = tuple(background)
+        self._blank_pixels = np.empty((geometry.tile_px, geometry.tile_px, 3), np.uint8)
+        self._blank_pixels[:] = background
         self._progress = progress
         self._done = done
         self._done_zoom = done_zoom
@@ -204,30 +205,32 @@ class _PyramidWriter:
     def close(self) -> None:
         self._reader.close()
 
-    def render(self, zoom: int, x: int, y: int) -> np.ndarray:
-        """Pixels of tile ``(zoom, x, y)``, writing it and every tile below it."""
+    def render(self, zoom: int, x: int, y: int) -> Image.Image:
+        """Tile ``(zoom, x, y)``, writing it and every tile below it."""
         if self._done is not None and zoom == self._done_zoom:
             return self._done[(x, y)]
         if zoom == self.geometry.max_zoom:
-            tile = self._compose(x, y)
+            tile = Image.fromarray(self._compose(x, y))
         else:
+            # Children stay Pillow images: pasting them is a copy inside Pillow, whereas a round
+            # trip through numpy would convert every pixel twice per level.
             size = self.geometry.tile_px
-            block = np.empty((2 * size, 2 * size, 3), np.uint8)
+            block = Image.new("RGB", (2 * size, 2 * size), self._background)
             nx, ny = self.geometry.tiles_at(zoom + 1)
             for dy in (0, 1):
                 for dx in (0, 1):
                     cx, cy = 2 * x + dx, 2 * y + dy
-                    child = self.render(zoom + 1, cx, cy) if cx < nx and cy < ny else self._blank
-                    block[dy * size:(dy + 1) * size, dx * size:(dx + 1) * size] = child
+                    if cx < nx and cy < ny:
+                        block.paste(self.render(zoom + 1, cx, cy), (dx * size, dy * size))
             tile = _downsample(block)
         self._write(zoom, x, y, tile)
         return tile
 
     def _compose(self, x: int, y: int) -> np.ndarray:
-        """Deepest-zoom tile: paste the thumbnail of every cell the tile overlaps."""
+        """Deepest-zoom tile's pixels: the thumbnail of every cell the tile overlaps."""
         geo = self.geometry
         size, cell = geo.tile_px, geo.cell_px
-        tile = self._blank.copy()
+        tile = self._blank_pixels.copy()
         left, top = x * size, y * size
         cols = range(left // cell, min(geo.cols, -(-(left + size) // cell)))
         rows = range(top // cell, min(geo.rows, -(-(top + size) // cell)))
@@ -251,7 +254,7 @@ class _PyramidWriter:
                 tile[ty0:ty1, tx0:tx1] = pixels[ty0 - y0:ty1 - y0, tx0 - x0:tx1 - x0]
         return tile
 
-    def _write(self, zoom: int, x: int, y: int, tile: np.ndarray) -> None:
+    def _write(self, zoom: int, x: int, y: int, tile: Image.Image) -> None:
         if (zoom, x) not in self._made_dirs:
             (self._out_dir / str(zoom) / str(x)).mkdir(parents=True, exist_ok=True)
             self._made_dirs.add((zoom, x))
@@ -310,7 +313,7 @@ def _start_worker(*args) -> None:
     _WORKER = _PyramidWriter(*args)
 
 
-def _render_subtree(zoom: int, x: int, y: int) -> tuple[int, int, np.ndarray, list[int], dict]:
+def _render_subtree(zoom: int, x: int, y: int) -> tuple[int, int, Image.Image, list[int], dict]:
     _WORKER.tiles_per_zoom = [0] * len(_WORKER.tiles_per_zoom)
     _WORKER.failed = {}
     tile = _WORKER.render(zoom, x, y)
@@ -404,7 +407,7 @@ def _render_pyramid(geometry: TileGeometry, writer_args: tuple, progress: tqdm,
         return writer.tiles_per_zoom, writer.failed
 
     nx, ny = geometry.tiles_at(split)
-    done: dict[tuple[int, int], np.ndarray] = {}
+    done: dict[tuple[int, int], Image.Image] = {}
     tiles_per_zoom = [0] * (geometry.max_zoom + 1)
     failed: dict[tuple[int, int], str] = {}
     # spawn: forking a parent that has touched HDF5 and runs tqdm's thread is not safe.
