@@ -36,3 +36,11 @@ def test_bins_follow_half_open_thresholds():
 def test_bins_reject_crossed_thresholds():
     with pytest.raises(ValueError):
         entropy_bins([4.0], graphic_below=4.5, photo_from=4.0)
+
+
+def test_image_and_array_routes_agree_on_a_skewed_histogram():
+    rng = np.random.default_rng(3)
+    gray = rng.geometric(0.05, size=(90, 120)).clip(0, 255).astype(np.uint8)
+    from_array = histogram_entropy(gray)
+    assert 2.0 < from_array < math.log(256)
+    assert histogram_entropy(Image.fromarray(gray)) == pytest.approx(from_array, abs=1e-12)

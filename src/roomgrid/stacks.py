@@ -20,7 +20,9 @@ def blur_stack(image: Image.Image, size: int = 64, sigmas: Sequence[float] = (3.
     The result is uint8 of shape ``((1 + len(sigmas)) * size, size)``, or with a trailing axis of 3
     when ``colour`` is true: 8 bits are plenty for features that PCA will compress anyway.
     """
-    small = image.convert("RGB" if colour else "L")
+    mode = "RGB" if colour else "L"
+    # convert() copies even when the mode already matches: skip it then (it is per photo).
+    small = image if image.mode == mode else image.convert(mode)
     if small.size != (size, size):
         # Box filter when shrinking: a true area average, and the cheapest resampling Pillow has.
         shrinking = small.width >= size and small.height >= size
@@ -47,5 +49,6 @@ def square_thumbnail(image: Image.Image, size: int) -> np.ndarray:
     side = min(width, height)
     left, top = (width - side) // 2, (height - side) // 2
     method = Image.Resampling.BOX if side >= size else Image.Resampling.BILINEAR
-    square = image.convert("RGB").resize((size, size), method, box=(left, top, left + side, top + side))
+    rgb = image if image.mode == "RGB" else image.convert("RGB")  # convert() would copy an RGB image
+    square = rgb.resize((size, size), method, box=(left, top, left + side, top + side))
     return np.asarray(square, dtype=np.uint8)
