@@ -24,6 +24,7 @@ class StackReader:
         self._paths = dict(stacks_paths)
         self._files: dict[str, h5py.File] = {}  # open files, least recently used first
         self._city = np.asarray(cities, dtype=object)
+        self._raw: np.ndarray | None = None  # uint8 rows as stored, reused across reads
         self._row = np.empty(len(self.ids), dtype=np.int64)
         for city in self._paths:
             mine = np.nonzero(self._city == city)[0]
@@ -47,9 +48,10 @@ class StackReader:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def read(self, start: int, stop: int) -> np.ndarray:
-        """Rows ``start:stop`` as a float32 matrix (rows, n_features)."""
-        out = np.empty((stop - start, self.n_features), dtype=np.float32)
+    def read(self, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Rows ``start:stop`` as a float32 matrix (rows, n_features), written into ``out`` if given."""
+        if out is None:
+            out = np.empty((stop - start, self.n_features), dtype=np.float32)
         city = self._city[start:stop]
         rows = self._row[start:stop]
         # Selected photos of one city are contiguous and mostly adjacent on disk: read one slice per
@@ -58,9 +60,19 @@ class StackReader:
             where = np.nonzero(city == name)[0]
             wanted = rows[where]
             lo, hi = int(wanted.min()), int(wanted.max()) + 1
-            block = self._stacks(name)[lo:hi]
-            out[where] = block[wanted - lo].reshape(len(where), -1)
-        out *= 1.0 / 255.0
+            stacks = self._stacks(name)
+            if self._raw is None or len(self._raw) < hi - lo:
+                self._raw = np.empty((hi - lo, *stacks.shape[1:]), np.uint8)
+            # Into a kept buffer: fresh arrays per read would cost page faults on every batch.
+            stacks.read_direct(self._raw, np.s_[lo:hi], np.s_[0:hi - lo])
+            block = self._raw[:hi - lo].reshape(hi - lo, -1)
+            if where[-1] - where[0] == hi - lo - 1 and (np.diff(wanted) == 1).all():
+                # The usual case, consecutive rows to consecutive rows: cast without the fancy-index
+                # copy (every PCA pass reads all stacks, so this loop is hot).
+                out[where[0]:where[-1] + 1] = block
+            else:
+                out[where] = block[wanted - lo]
+        out *= np.float32(1.0 / 255.0)
         return out
 
     def _stacks(self, city: str) -> h5py.Dataset:
@@ -74,8 +86,14 @@ class StackReader:
         return handle["stacks"]
 
     def batches(self, bounds: Sequence[tuple[int, int]]) -> Iterator[np.ndarray]:
+        """Each batch ``read(start, stop)`` in turn, all in one reused buffer: a batch is only valid
+        until the next one is drawn (copy what you keep). Reusing the buffer spares the kernel
+        zeroing fresh pages for every batch, which cost more than the cast itself."""
+        if not bounds:
+            return
+        buffer = np.empty((max(stop - start for start, stop in bounds), self.n_features), np.float32)
         for start, stop in bounds:
-            yield self.read(start, stop)
+            yield self.read(start, stop, out=buffer[:stop - start])
 
     def close(self) -> None:
         for handle in self._files.values():
