@@ -2,14 +2,14 @@
 
 In a fresh work directory (``--work``, deleted first) with ``source.kind: folder``:
 
-1. ``snakemake -n`` before anything ran: DAG building with every photo an input (wall seconds);
+1. ``snakemake -n`` before anything ran: DAG building (two jobs per city plus the global ones);
 2. ``snakemake --cores 2``: wall clock and the peak summed RSS of the whole process tree (psutil,
    every 0.5 s), then the rules' ``benchmark:`` files summarised per rule (jobs, summed and largest
    seconds, largest max_rss);
 3. ``snakemake -n`` after the complete run: the no-op check (must find nothing to do).
 
     python benchmarks/bench_workflow.py --images /work/bench/photos --n 10000
-    python benchmarks/bench_workflow.py --n 125000 --set pca.method=randomized
+    python benchmarks/bench_workflow.py --n 125000 --set pca.method=incremental
 """
 
 from __future__ import annotations
