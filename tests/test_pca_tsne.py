@@ -119,3 +119,55 @@ def test_unknown_pca_method_is_refused(tmp_path):
     with StackReader({"a": tmp_path / "a.h5"}, ["a/1", "a/2"], ["a", "a"]) as reader:
         with pytest.raises(ValueError, match="unknown PCA method"):
             reduce(reader, 2, 10, method="magic")
+
+
+def _low_rank_stacks(tmp_path, n, rank, seed=9):
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=(n, rank)) * np.linspace(8, 1, rank)
+    data = np.clip(128 + 5 * latent @ rng.normal(size=(rank, 144)) + rng.normal(0, 3, (n, 144)), 0, 255)
+    ids = [f"a/{i:04d}" for i in range(n)]
+    write_stacks(tmp_path / "a.h5", ids, data.reshape(n, 12, 12).astype(np.uint8))
+    return ids, data.astype(np.uint8).astype(np.float64) / 255.0
+
+
+@pytest.mark.parametrize("power_iterations", [0, 1, 3])
+def test_randomized_pca_matches_an_exact_svd_and_reads_once_per_iteration(tmp_path, power_iterations):
+    from roomgrid.pca import fit_transform_randomized
+
+    n = 500
+    ids, exact_data = _low_rank_stacks(tmp_path, n, rank=6)
+    centred = exact_data - exact_data.mean(axis=0)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    exact = centred @ vt[:6].T
+    with StackReader({"a": tmp_path / "a.h5"}, ids, ["a"] * n) as reader:
+        calls = []
+        original = reader.batches
+        reader.batches = lambda bounds: calls.append(len(bounds)) or original(bounds)
+        coords, info = fit_transform_randomized(reader, 6, 64, power_iterations=power_iterations)
+    assert len(calls) == power_iterations + 1 == info["passes"]
+    total = (singular ** 2).sum()
+    if power_iterations == 0:
+        # A bare sketch mixes the weaker components; the variance it captures is still close.
+        assert sum(info["explained_variance_ratio"]) == pytest.approx((singular[:6] ** 2).sum() / total,
+                                                                     rel=0.01)
+        return
+    # Same coordinates as the exact PCA, up to each component's sign.
+    signs = np.sign((coords * exact).sum(axis=0))
+    np.testing.assert_allclose(coords * signs, exact, atol=2e-3 * np.abs(exact).max())
+    np.testing.assert_allclose(info["explained_variance_ratio"], singular[:6] ** 2 / total, rtol=1e-3)
+
+
+def test_randomized_pca_on_fewer_photos_than_components_pads_with_zeros(tmp_path):
+    from roomgrid.pca import fit_transform_randomized
+
+    ids, exact_data = _low_rank_stacks(tmp_path, 5, rank=3)
+    with StackReader({"a": tmp_path / "a.h5"}, ids, ["a"] * 5) as reader:
+        coords, info = fit_transform_randomized(reader, 150, 64)
+    assert coords.shape == (5, 5)
+    assert np.isfinite(coords).all()
+    # Five centred rows span at most four dimensions: the fifth component is empty.
+    assert np.abs(coords[:, 4]).max() < 1e-4 and np.abs(coords[:, 0]).max() > 0.01
+    assert sum(info["explained_variance_ratio"]) == pytest.approx(1.0, abs=1e-4)
+    centred = exact_data - exact_data.mean(axis=0)
+    np.testing.assert_allclose(np.linalg.norm(coords[0] - coords[1]),
+                               np.linalg.norm(centred[0] - centred[1]), rtol=1e-3)

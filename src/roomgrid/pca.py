@@ -45,76 +45,84 @@ def fit_transform_incremental(reader: StackReader, n_components: int, batch_size
 def fit_transform_randomized(reader: StackReader, n_components: int, batch_size: int, *,
                              oversample: int = 10, power_iterations: int = 3, seed: int = 0
                              ) -> tuple[np.ndarray, dict]:
-    """Randomized SVD of the centred data, streamed: every pass reads the stacks once, batch by batch.
+    """Randomized SVD of the centred data (Halko, Martinsson & Tropp 2011), streamed: one read of
+    the stacks per power iteration, plus one for the sketch.
 
-    The range of the data is sketched with a random projection and sharpened by power iterations
-    (Halko, Martinsson & Tropp 2011). Only the n x (k + oversample) sketch and a
-    (k + oversample) x features matrix are held, and the coordinates fall out of the last pass, so
-    no separate transform pass is needed. Centring is applied algebraically (X - 1 mu^T) so batches
-    are never copied to centre them.
+    Subspace iteration normally reads the data twice per iteration (``X^T Q``, then ``X P``) and
+    orthonormalises an n-row matrix in between. Here each pass forms ``Y = X P`` batch by batch and
+    in the same pass accumulates ``Y^T Y`` and ``X^T Y``; orthonormalising ``Y`` through the small
+    Gram matrix (``Q = Y T`` with ``T^T (Y^T Y) T = I``) then gives ``X^T Q = (X^T Y) T`` without
+    reading ``X`` again. ``Y``'s columns lie along ``X``'s top singular directions, so its Gram
+    matrix is well conditioned and float64 accumulators suffice. Centring is algebraic
+    (X - 1 mu^T): batches are never copied to centre them. Only the last pass keeps its n x
+    (k + oversample) ``Y``, from which the coordinates follow without a transform pass.
     """
     n, features = len(reader), reader.n_features
     used = int(min(n_components, n, features))
     width = min(used + oversample, n, features)
     bounds = batch_bounds(n, batch_size)
     rng = np.random.default_rng(seed)
-    omega = rng.standard_normal((features, width)).astype(np.float32)
-
-    # Pass 1: column sums (mean), total variance, and the first sketch X @ omega.
-    column_sum = np.zeros(features, dtype=np.float64)
-    square_sum = 0.0
-    sketch = np.empty((n, width), dtype=np.float32)
-    for (start, stop), batch in tqdm(zip(bounds, reader.batches(bounds)), total=len(bounds),
-                                     desc="pca sketch", mininterval=5):
-        column_sum += batch.sum(axis=0, dtype=np.float64)
-        square_sum += float(np.einsum("ij,ij->", batch, batch, dtype=np.float64))
-        sketch[start:stop] = batch @ omega
-    mean = column_sum / n
-    total_variance = (square_sum - n * float(mean @ mean)) / max(n - 1, 1)
-    mean32 = mean.astype(np.float32)
-    sketch -= mean32 @ omega
-    basis = _orthonormal(sketch)
-    del sketch  # n x width arrays are the largest things held: keep one alive at a time
-
-    for _ in tqdm(range(power_iterations), desc="pca power iterations", mininterval=5):
-        projected = _project_rows(reader, bounds, basis, mean32)      # (X - mu)^T Q
-        del basis
-        basis = _orthonormal(_multiply_rows(reader, bounds, _orthonormal(projected), mean32))
-
-    # Last pass: B = Q^T (X - mu); its SVD gives the components and, through Q, the coordinates.
-    small = _project_rows(reader, bounds, basis, mean32).T            # (width, features)
-    u, singular, components = np.linalg.svd(small.astype(np.float64), full_matrices=False)
-    coords = (basis @ (u[:, :used] * singular[:used]).astype(np.float32)).astype(np.float32)
-    variance = singular[:used] ** 2 / max(n - 1, 1)
+    right = rng.standard_normal((features, width)).astype(np.float32)  # P; first the sketch
+    mean = None
+    keep: np.ndarray | None = None
+    passes = power_iterations + 1
+    for number in tqdm(range(passes), desc="pca passes", mininterval=5):
+        last = number == passes - 1
+        width = right.shape[1]  # may shrink if the data have lower rank than asked for
+        keep = np.empty((n, width), dtype=np.float32) if last else None
+        gram = np.zeros((width, width))               # Y^T Y (uncentred X, corrected below)
+        cross = np.zeros((features, width))           # X^T Y
+        y_sum = np.zeros(width)
+        column_sum = np.zeros(features) if mean is None else None
+        square_sum = 0.0
+        shift = np.zeros(width, np.float32) if mean is None else mean.astype(np.float32) @ right
+        for (start, stop), batch in zip(bounds, reader.batches(bounds)):
+            if column_sum is not None:
+                column_sum += batch.sum(axis=0, dtype=np.float64)
+                square_sum += float(np.einsum("ij,ij->", batch, batch, dtype=np.float64))
+            y = batch @ right
+            y -= shift  # centred with the mean when known; the first pass is corrected below
+            gram += y.T @ y
+            cross += batch.T @ y
+            y_sum += y.sum(axis=0, dtype=np.float64)
+            if keep is not None:
+                keep[start:stop] = y
+        if mean is None:
+            # First pass: X was uncentred. With A = X P, S = 1^T A and s = mu^T P:
+            # (A - 1 s)^T (A - 1 s) = A^T A - S^T s - s^T S + n s^T s, and
+            # (X - 1 mu)^T (A - 1 s) = X^T A - mu S.
+            mean = column_sum / n
+            total_variance = (square_sum - n * float(mean @ mean)) / max(n - 1, 1)
+            s = mean @ right.astype(np.float64)
+            gram += -np.outer(y_sum, s) - np.outer(s, y_sum) + n * np.outer(s, s)
+            if keep is not None:
+                keep -= s.astype(np.float32)
+        cross -= np.outer(mean, y_sum)
+        transform = _gram_orthonormaliser(gram)       # Q = Y T
+        projected = cross @ transform                 # (X - 1 mu)^T Q: (features, width)
+        if not last:
+            right = np.linalg.qr(projected)[0].astype(np.float32)
+    # projected = B^T with B = Q^T (X - 1 mu); its SVD gives the components and, through Q,
+    # the coordinates.
+    u, singular, _ = np.linalg.svd(projected.T, full_matrices=False)
+    rank = min(used, len(singular))  # components beyond the data's rank are reported as zeros
+    coords = np.zeros((n, used), dtype=np.float32)
+    coords[:, :rank] = keep @ (transform @ (u[:, :rank] * singular[:rank])).astype(np.float32)
+    variance = np.zeros(used)
+    variance[:rank] = singular[:rank] ** 2 / max(n - 1, 1)
     info = {"method": "randomized", "n_components_requested": int(n_components),
             "n_components": used, "batch_size": int(batch_size), "batches": len(bounds),
             "rows_fitted": int(n), "oversample": int(oversample),
-            "power_iterations": int(power_iterations), "seed": int(seed),
+            "power_iterations": int(power_iterations), "passes": int(passes), "seed": int(seed),
             "explained_variance_ratio": (variance / total_variance).astype(float).tolist()}
     return coords, info
 
 
-def _orthonormal(matrix: np.ndarray) -> np.ndarray:
-    q, _ = np.linalg.qr(matrix)
-    return q.astype(np.float32)
-
-
-def _project_rows(reader: StackReader, bounds, basis: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """(X - 1 mu^T)^T @ basis, accumulated over batches: (features, width)."""
-    out = np.zeros((reader.n_features, basis.shape[1]), dtype=np.float64)
-    for (start, stop), batch in zip(bounds, reader.batches(bounds)):
-        out += batch.T @ basis[start:stop]
-    out -= np.outer(mean, basis.sum(axis=0, dtype=np.float64))
-    return out.astype(np.float32)
-
-
-def _multiply_rows(reader: StackReader, bounds, right: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """(X - 1 mu^T) @ right, batch by batch: (n, width)."""
-    out = np.empty((len(reader), right.shape[1]), dtype=np.float32)
-    shift = mean @ right
-    for (start, stop), batch in zip(bounds, reader.batches(bounds)):
-        out[start:stop] = batch @ right - shift
-    return out
+def _gram_orthonormaliser(gram: np.ndarray) -> np.ndarray:
+    """T with T^T G T = I on G's numerically non-null part, so that Y T is orthonormal."""
+    values, vectors = np.linalg.eigh(gram)
+    keep = values > values.max() * 1e-12
+    return vectors[:, keep] / np.sqrt(values[keep])
 
 
 METHODS = {"incremental": fit_transform_incremental, "randomized": fit_transform_randomized}
