@@ -5,6 +5,7 @@ of its own worker processes) belongs to that run alone. Exact results are cached
 ``benchmarks/out/`` because exact lapjv at 10k points takes minutes.
 
     python benchmarks/bench_grid.py --n 10000 125000 --block-size 1024 --jobs 2
+    python benchmarks/bench_grid.py --points /work/bench/stages-10000/tsne.npy   # a real t-SNE map
 """
 
 from __future__ import annotations
@@ -41,8 +42,14 @@ def clustered_points(n: int, seed: int = 0) -> np.ndarray:
     return points[rng.permutation(n)]
 
 
-def _run(method: str, n: int, block_size: int, jobs: int, seed: int, queue) -> None:
-    points = clustered_points(n, seed)
+def load_points(n: int, seed: int, points_file: str | None) -> np.ndarray:
+    """The ``n`` synthetic points, or a saved (n, 2) t-SNE embedding when a file is given."""
+    return np.load(points_file) if points_file else clustered_points(n, seed)
+
+
+def _run(method: str, n: int, block_size: int, jobs: int, seed: int, points_file: str | None,
+         queue) -> None:
+    points = load_points(n, seed, points_file)
     rows, cols = grid_shape(n)
     start = time.perf_counter()
     if method == "exact":
@@ -56,24 +63,26 @@ def _run(method: str, n: int, block_size: int, jobs: int, seed: int, queue) -> N
     queue.put((cells, seconds, own, workers))
 
 
-def run_in_child(method: str, n: int, block_size: int, jobs: int, seed: int) -> dict:
+def run_in_child(method: str, n: int, block_size: int, jobs: int, seed: int,
+                 points_file: str | None = None) -> dict:
     """Time one assignment in a fresh process; returns cells, seconds and peak RSS in bytes."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    child = ctx.Process(target=_run, args=(method, n, block_size, jobs, seed, queue))
+    child = ctx.Process(target=_run, args=(method, n, block_size, jobs, seed, points_file, queue))
     child.start()
     cells, seconds, own, workers = queue.get()
     child.join()
     return {"cells": cells, "seconds": seconds, "rss": own, "worker_rss": workers}
 
 
-def exact_result(n: int, seed: int) -> dict:
+def exact_result(n: int, seed: int, points_file: str | None = None) -> dict:
     """Exact lapjv result for ``n`` points, from the cache in benchmarks/out/ when present."""
-    path = OUT / f"exact_n{n}_seed{seed}.npz"
+    name = f"exact_{Path(points_file).stem}_n{n}" if points_file else f"exact_n{n}_seed{seed}"
+    path = OUT / f"{name}.npz"
     if path.exists():
         cached = np.load(path)
         return {key: cached[key].item() if cached[key].ndim == 0 else cached[key] for key in cached.files}
-    result = run_in_child("exact", n, 0, 1, seed)
+    result = run_in_child("exact", n, 0, 1, seed, points_file)
     OUT.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".part.npz")
     np.savez(tmp, **result)
@@ -87,6 +96,8 @@ def main() -> None:
     parser.add_argument("--block-size", type=int, nargs="+", default=[1024])
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--points", help="an (n, 2) .npy of t-SNE coordinates to use instead of "
+                        "synthetic points (--n is then taken from it)")
     parser.add_argument("--exact-max", type=int, default=10_000,
                         help="run (or load cached) exact lapjv only up to this many points")
     args = parser.parse_args()
@@ -95,16 +106,18 @@ def main() -> None:
               f"{'msd':>9}{'knn_kept':>9}{'msd/ex':>8}{'knn/ex':>8}{'t/ex':>7}  placed")
     print(header)
     print("-" * len(header))
-    for n in args.n:
+    sizes = [len(np.load(args.points, mmap_mode="r"))] if args.points else args.n
+    for n in sizes:
         rows, cols = grid_shape(n)
-        points = clustered_points(n, args.seed)
+        points = load_points(n, args.seed, args.points)
         runs = []
         exact = None
         if n <= min(args.exact_max, LAPJV_MAX_SIZE):
-            exact = exact_result(n, args.seed)
+            exact = exact_result(n, args.seed, args.points)
             runs.append(("exact", exact))
         for block_size in args.block_size:
-            runs.append((f"blocks-{block_size}", run_in_child("blocks", n, block_size, args.jobs, args.seed)))
+            runs.append((f"blocks-{block_size}", run_in_child("blocks", n, block_size, args.jobs, args.seed,
+                                                              args.points)))
         exact_quality = layout_quality(points, exact["cells"], rows, cols) if exact else None
         for name, result in runs:
             cells = result["cells"]
