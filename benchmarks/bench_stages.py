@@ -192,8 +192,6 @@ def run_tiles(cities: list[str], work: str, jobs: int) -> dict:
 
 def build_mosaic(cities: list[str], work: str) -> dict:
     """The whole deepest-zoom map as one raw RGB file (what libvips needs as input)."""
-    import h5py
-
     from roomgrid.io import read_table
 
     facts = json.loads((Path(work) / "grid.json").read_text())
@@ -203,15 +201,8 @@ def build_mosaic(cities: list[str], work: str) -> dict:
     mosaic = np.lib.format.open_memmap(Path(work) / "mosaic.npy", mode="w+", dtype=np.uint8,
                                        shape=(height, width, 3))
     mosaic[:] = TILE_SETTINGS["background"]
-    for city, path in _thumbs(cities, work).items():
-        mine = grid[grid["city"] == city]
-        if not len(mine):
-            continue
-        with h5py.File(path, "r") as handle:
-            position = {photo_id: i for i, photo_id in enumerate(handle["ids"].asstr()[:])}
-            thumbs = handle["thumbs"][:]
-        for photo_id, row, col in zip(mine["id"], mine["row"], mine["col"]):
-            mosaic[row * cell:(row + 1) * cell, col * cell:(col + 1) * cell] = thumbs[position[photo_id]]
+    for row, col, pixels in _placed_thumbnails(cities, work, grid):
+        mosaic[row * cell:(row + 1) * cell, col * cell:(col + 1) * cell] = pixels
     mosaic.flush()
     return {"n": len(grid), "width": width, "height": height}
 
@@ -224,18 +215,36 @@ def vips_dzsave(work: str) -> dict:
     height, width, _ = mosaic.shape
     image = pyvips.Image.rawload(str(Path(work) / "mosaic.npy"), width, height, 3,
                                  offset=mosaic.offset)
-    out = Path(work) / "vips"
+    return {"n": None, "tiles": _dzsave(image, Path(work) / "vips")}
+
+
+def _dzsave(image, out: Path) -> int:
+    """Google-layout pyramid of 256-px JPEG tiles at our quality; returns the number of tiles."""
     shutil.rmtree(out, ignore_errors=True)
     image.dzsave(str(out), layout="google", tile_size=256, overlap=0,
                  suffix=f".jpg[Q={TILE_SETTINGS['quality']}]", background=list(TILE_SETTINGS["background"]))
-    return {"n": None, "tiles": sum(1 for _ in out.rglob("*.jpg"))}
+    return sum(1 for _ in out.rglob("*.jpg"))
+
+
+def _placed_thumbnails(cities: list[str], work: str, grid):
+    """(row, col, pixels) of every placed photo, each city's thumbnails read in one go."""
+    import h5py
+
+    for city, path in _thumbs(cities, work).items():
+        mine = grid[grid["city"] == city]
+        if not len(mine):
+            continue
+        with h5py.File(path, "r") as handle:
+            position = {photo_id: i for i, photo_id in enumerate(handle["ids"].asstr()[:])}
+            thumbs = handle["thumbs"][:]
+        for photo_id, row, col in zip(mine["id"], mine["row"], mine["col"]):
+            yield row, col, thumbs[position[photo_id]]
 
 
 def vips_arrayjoin_dzsave(cities: list[str], work: str) -> dict:
     """libvips on its own: every thumbnail wrapped as a vips image, ``arrayjoin`` into the grid (a
     shared blank for empty cells), then ``dzsave`` as above. The way a libvips user lays out a
     mosaic without writing one to disk first."""
-    import h5py
     import pyvips
 
     from roomgrid.io import read_table
@@ -245,24 +254,13 @@ def vips_arrayjoin_dzsave(cities: list[str], work: str) -> dict:
     grid = read_table(Path(work) / "grid.tsv")
     blank = (pyvips.Image.black(cell, cell, bands=3) + list(TILE_SETTINGS["background"])).cast("uchar")
     cells: list = [blank] * (rows * cols)
-    keep = []  # the numpy blocks the vips images point into
-    for city, path in _thumbs(cities, work).items():
-        mine = grid[grid["city"] == city]
-        if not len(mine):
-            continue
-        with h5py.File(path, "r") as handle:
-            position = {photo_id: i for i, photo_id in enumerate(handle["ids"].asstr()[:])}
-            thumbs = np.ascontiguousarray(handle["thumbs"][:])
-        keep.append(thumbs)
-        for photo_id, row, col in zip(mine["id"], mine["row"], mine["col"]):
-            pixels = thumbs[position[photo_id]]
-            cells[row * cols + col] = pyvips.Image.new_from_memory(pixels.data, cell, cell, 3, "uchar")
+    keep = []  # the pixels the vips images point into
+    for row, col, pixels in _placed_thumbnails(cities, work, grid):
+        pixels = np.ascontiguousarray(pixels)
+        keep.append(pixels)
+        cells[row * cols + col] = pyvips.Image.new_from_memory(pixels.data, cell, cell, 3, "uchar")
     mosaic = pyvips.Image.arrayjoin(cells, across=cols)
-    out = Path(work) / "vips-arrayjoin"
-    shutil.rmtree(out, ignore_errors=True)
-    mosaic.dzsave(str(out), layout="google", tile_size=256, overlap=0,
-                  suffix=f".jpg[Q={TILE_SETTINGS['quality']}]", background=list(TILE_SETTINGS["background"]))
-    return {"n": len(grid), "tiles": sum(1 for _ in out.rglob("*.jpg"))}
+    return {"n": len(grid), "tiles": _dzsave(mosaic, Path(work) / "vips-arrayjoin")}
 
 
 # --------------------------------------------------------------------------- the run
