@@ -171,3 +171,14 @@ def test_randomized_pca_on_fewer_photos_than_components_pads_with_zeros(tmp_path
     centred = exact_data - exact_data.mean(axis=0)
     np.testing.assert_allclose(np.linalg.norm(coords[0] - coords[1]),
                                np.linalg.norm(centred[0] - centred[1]), rtol=1e-3)
+
+
+def test_randomized_pca_of_identical_photos_is_all_zeros_not_nan(tmp_path):
+    from roomgrid.pca import fit_transform_randomized
+
+    ids = [f"a/{i}" for i in range(6)]
+    write_stacks(tmp_path / "a.h5", ids, np.full((6, 8, 8), 100, np.uint8))
+    with StackReader({"a": tmp_path / "a.h5"}, ids, ["a"] * 6) as reader:
+        coords, info = fit_transform_randomized(reader, 3, 10)
+    assert coords.shape == (6, 3) and not coords.any()
+    assert info["explained_variance_ratio"] == [0.0, 0.0, 0.0]

@@ -93,6 +93,8 @@ def fit_transform_randomized(reader: StackReader, n_components: int, batch_size:
             # (X - 1 mu)^T (A - 1 s) = X^T A - mu S.
             mean = column_sum / n
             total_variance = (square_sum - n * float(mean @ mean)) / max(n - 1, 1)
+            # Identical photos: what variance remains is rounding noise, and so would be its ratios.
+            spread = total_variance > 1e-9 * square_sum / n
             s = mean @ right.astype(np.float64)
             gram += -np.outer(y_sum, s) - np.outer(s, y_sum) + n * np.outer(s, s)
             if keep is not None:
@@ -110,18 +112,21 @@ def fit_transform_randomized(reader: StackReader, n_components: int, batch_size:
     coords[:, :rank] = keep @ (transform @ (u[:, :rank] * singular[:rank])).astype(np.float32)
     variance = np.zeros(used)
     variance[:rank] = singular[:rank] ** 2 / max(n - 1, 1)
+    if not spread:
+        coords[:] = 0.0
     info = {"method": "randomized", "n_components_requested": int(n_components),
             "n_components": used, "batch_size": int(batch_size), "batches": len(bounds),
             "rows_fitted": int(n), "oversample": int(oversample),
             "power_iterations": int(power_iterations), "passes": int(passes), "seed": int(seed),
-            "explained_variance_ratio": (variance / total_variance).astype(float).tolist()}
+            "explained_variance_ratio": (variance / total_variance if spread
+                                         else np.zeros(used)).astype(float).tolist()}
     return coords, info
 
 
 def _gram_orthonormaliser(gram: np.ndarray) -> np.ndarray:
     """T with T^T G T = I on G's numerically non-null part, so that Y T is orthonormal."""
     values, vectors = np.linalg.eigh(gram)
-    keep = values > values.max() * 1e-12
+    keep = values > values.max() * 1e-12 if values.max() > 0 else np.zeros(len(values), bool)
     return vectors[:, keep] / np.sqrt(values[keep])
 
 
