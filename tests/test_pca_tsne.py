@@ -21,6 +21,25 @@ def test_batches_cover_every_row_once(n, batch, min_rows):
     assert all(stop - start >= min(min_rows, n) for start, stop in bounds)
 
 
+def test_reader_batches_hold_the_stored_rows_in_any_selection_order(tmp_path):
+    rng = np.random.default_rng(4)
+    stacks = {city: rng.integers(0, 256, (40, 3, 4), dtype=np.uint8) for city in "ab"}
+    for city, values in stacks.items():
+        write_stacks(tmp_path / f"{city}.h5", [f"{city}/{i}" for i in range(40)], values)
+    # Runs of consecutive rows (the fast path), rows out of order and rows with gaps (the general
+    # path), switching between the two cities within a batch.
+    order = ([("a", i) for i in range(10)] + [("b", i) for i in (5, 3, 4, 30)]
+             + [("a", i) for i in range(38, 20, -3)] + [("b", i) for i in range(10, 25)])
+    ids = [f"{city}/{i}" for city, i in order]
+    expected = np.stack([stacks[city][i].ravel() / 255 for city, i in order])
+    with StackReader({c: tmp_path / f"{c}.h5" for c in "ab"}, ids, [c for c, _ in order]) as reader:
+        bounds = batch_bounds(len(ids), 7)
+        drawn = [(start, stop, batch.copy()) for (start, stop), batch in zip(bounds, reader.batches(bounds))]
+    assert [(start, stop) for start, stop, _ in drawn] == bounds
+    for start, stop, batch in drawn:
+        np.testing.assert_allclose(batch, expected[start:stop], atol=1e-6)
+
+
 def test_pca_transforms_every_row_when_n_is_not_a_batch_multiple(tmp_path):
     rng = np.random.default_rng(0)
     latent = rng.normal(size=(1037, 3))
