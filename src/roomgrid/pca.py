@@ -64,7 +64,6 @@ def fit_transform_randomized(reader: StackReader, n_components: int, batch_size:
     rng = np.random.default_rng(seed)
     right = rng.standard_normal((features, width)).astype(np.float32)  # P; first the sketch
     mean = None
-    keep: np.ndarray | None = None
     passes = power_iterations + 1
     for number in tqdm(range(passes), desc="pca passes", mininterval=5):
         last = number == passes - 1
@@ -126,8 +125,8 @@ def fit_transform_randomized(reader: StackReader, n_components: int, batch_size:
 def _gram_orthonormaliser(gram: np.ndarray) -> np.ndarray:
     """T with T^T G T = I on G's numerically non-null part, so that Y T is orthonormal."""
     values, vectors = np.linalg.eigh(gram)
-    keep = values > values.max() * 1e-12 if values.max() > 0 else np.zeros(len(values), bool)
-    return vectors[:, keep] / np.sqrt(values[keep])
+    useful = values > values.max() * 1e-12 if values.max() > 0 else np.zeros(len(values), bool)
+    return vectors[:, useful] / np.sqrt(values[useful])
 
 
 METHODS = {"incremental": fit_transform_incremental, "randomized": fit_transform_randomized}

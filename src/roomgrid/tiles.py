@@ -2,8 +2,8 @@
 
 At the deepest zoom every photo fills its grid cell exactly; each lower zoom is a 2x2 box
 downsample of the level below, computed from the decoded tiles held in memory, so every tile is
-JPEG-encoded exactly once and never read back. The quadtree is walked depth first, so only one branch of tiles is in
-memory at a time, never the whole mosaic.
+JPEG-encoded exactly once and never read back. The quadtree is walked depth first, so only one
+branch of tiles is in memory at a time, never the whole mosaic.
 """
 
 from __future__ import annotations
