@@ -1,4 +1,5 @@
-"""Stream the feature stacks of the selected photos from the per-city HDF5 files, batch by batch."""
+"""Stream the features of the selected photos (blur stacks or CNN vectors) from the per-city HDF5
+files, batch by batch."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import numpy as np
 
 
 class StackReader:
-    """Rows of the selected photos' stacks, in the order of ``ids``, as float32 in [0, 1].
+    """Rows of the selected photos' features, in the order of ``ids``, as float32.
+
+    ``dataset`` names what is read from each city's file: ``stacks`` (uint8 blur stacks, scaled to
+    [0, 1]) or ``features`` (float16 CNN vectors, read as they are).
 
     Only one batch is ever in memory. Batches walk the cities in order, so only the few city files
     a batch touches are kept open: an open HDF5 file costs ~0.5 MiB, 200 MiB over 400 cities.
@@ -19,12 +23,14 @@ class StackReader:
     OPEN_FILES = 8
 
     def __init__(self, stacks_paths: Mapping[str, str | os.PathLike], ids: Sequence[str],
-                 cities: Sequence[str]):
+                 cities: Sequence[str], dataset: str = "stacks"):
+        self.dataset = dataset
         self.ids = np.asarray(ids, dtype=object)
         self._paths = dict(stacks_paths)
         self._files: dict[str, h5py.File] = {}  # open files, least recently used first
         self._city = np.asarray(cities, dtype=object)
-        self._raw: np.ndarray | None = None  # uint8 rows as stored, reused across reads
+        self._raw: np.ndarray | None = None  # rows as stored, reused across reads
+        self._scale: np.float32 | None = None
         self._row = np.empty(len(self.ids), dtype=np.int64)
         for city in self._paths:
             mine = np.nonzero(self._city == city)[0]
@@ -32,16 +38,17 @@ class StackReader:
                 continue
             with h5py.File(self._paths[city], "r") as handle:
                 stored = handle["ids"].asstr()[:]
-                self.n_features = int(np.prod(handle["stacks"].shape[1:]))
+                self.n_features = int(np.prod(handle[dataset].shape[1:]))
+                self._scale = np.float32(1.0 / 255.0) if handle[dataset].dtype == np.uint8 else None
             position = {photo_id: i for i, photo_id in enumerate(stored)}
             missing = [self.ids[i] for i in mine if self.ids[i] not in position]
             if missing:
-                raise KeyError(f"{len(missing)} selected ids have no stack in {city}'s file, "
+                raise KeyError(f"{len(missing)} selected ids have no {dataset} in {city}'s file, "
                                f"e.g. {missing[:3]}")
             self._row[mine] = [position[self.ids[i]] for i in mine]
         unknown = set(self._city) - set(self._paths)
         if unknown:
-            raise KeyError(f"no stacks file given for cities {sorted(unknown)[:5]}")
+            raise KeyError(f"no {dataset} file given for cities {sorted(unknown)[:5]}")
         if not len(self.ids):
             raise ValueError("no photos to read")
 
@@ -62,7 +69,7 @@ class StackReader:
             lo, hi = int(wanted.min()), int(wanted.max()) + 1
             stacks = self._stacks(name)
             if self._raw is None or len(self._raw) < hi - lo:
-                self._raw = np.empty((hi - lo, *stacks.shape[1:]), np.uint8)
+                self._raw = np.empty((hi - lo, *stacks.shape[1:]), stacks.dtype)
             # Into a kept buffer: fresh arrays per read would cost page faults on every batch.
             stacks.read_direct(self._raw, np.s_[lo:hi], np.s_[0:hi - lo])
             block = self._raw[:hi - lo].reshape(hi - lo, -1)
@@ -72,7 +79,8 @@ class StackReader:
                 out[where[0]:where[-1] + 1] = block
             else:
                 out[where] = block[wanted - lo]
-        out *= np.float32(1.0 / 255.0)
+        if self._scale is not None:
+            out *= self._scale
         return out
 
     def _stacks(self, city: str) -> h5py.Dataset:
@@ -83,7 +91,7 @@ class StackReader:
             if len(self._files) >= self.OPEN_FILES:
                 self._files.pop(next(iter(self._files))).close()
         self._files[city] = handle  # most recently used last
-        return handle["stacks"]
+        return handle[self.dataset]
 
     def batches(self, bounds: Sequence[tuple[int, int]]) -> Iterator[np.ndarray]:
         """Each batch ``read(start, stop)`` in turn, all in one reused buffer: a batch is only valid
