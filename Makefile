@@ -22,7 +22,7 @@ setup: $(VENV)/.installed node_modules/leaflet/dist/leaflet.js
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test,cluster,imagemagick]"
+	$(BIN)/pip install --quiet -e ".[cnn,test,cluster,imagemagick]"
 	touch $@
 
 node_modules/leaflet/dist/leaflet.js: package.json package-lock.json
