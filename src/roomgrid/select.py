@@ -1,7 +1,8 @@
 """Global selection: which scanned photos go on the map.
 
 A photo is placed when it was readable, its entropy bin is one the user keeps, it is not on the
-user's exclusion list, and it survives duplicate collapsing (per group, the copy with the most
+user's exclusion list, the culling classifier does not say it shows a type the user drops, and it
+survives duplicate collapsing (per group, the copy with the most
 pixels is kept, then the larger file, then the smaller id, so the choice is deterministic).
 """
 
@@ -40,12 +41,20 @@ def is_excluded(ids: Iterable[str], patterns: Sequence[str]) -> np.ndarray:
 
 def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequence[str | os.PathLike],
                   *, keep_bins: Sequence[str], graphic_below: float, photo_from: float,
-                  max_distance: int, exclusions: Sequence[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  max_distance: int, exclusions: Sequence[str] = (),
+                  clusters: pd.DataFrame | None = None, predictions: pd.DataFrame | None = None,
+                  cull_drop: Sequence[str] = (), cull_threshold: float = 0.5
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Join the per-city tables and decide what is placed.
 
-    Returns the photo table (every file, with ``bin``, ``excluded``, ``duplicate_group``,
-    ``selected`` and ``dropped`` saying why a photo is not placed) sorted by id, and the duplicates
-    table (one row per member of every duplicate group).
+    ``clusters`` (``id``, ``cluster``) and ``predictions`` (the culling classifier's table) are
+    optional; with predictions, photos labelled or predicted (probability >= ``cull_threshold``)
+    as one of the ``cull_drop`` classes leave the map.
+
+    Returns the photo table (every file, with ``bin``, ``excluded``, ``cluster``, ``label``,
+    ``predicted_class``, ``predicted_probability``, ``culled``, ``duplicate_group``, ``selected``
+    and ``dropped`` saying why a photo is not placed) sorted by id, and the duplicates table (one
+    row per member of every duplicate group).
     """
     photos = pd.concat([read_table(p) for p in photo_tables], ignore_index=True)
     scans = pd.concat([read_table(p) for p in scan_tables], ignore_index=True)
@@ -54,7 +63,10 @@ def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequen
     readable = table["status"].eq("ok").to_numpy()
     table["bin"] = entropy_bins(table["entropy"].to_numpy(dtype=float), graphic_below, photo_from)
     table["excluded"] = is_excluded(table["id"], exclusions)
-    candidate = readable & table["bin"].isin(keep_bins).to_numpy() & ~table["excluded"].to_numpy()
+    _join_culling(table, clusters, predictions, cull_drop, cull_threshold)
+    is_culled = table["culled"].ne("").to_numpy()
+    candidate = (readable & table["bin"].isin(keep_bins).to_numpy() & ~table["excluded"].to_numpy()
+                 & ~is_culled)
 
     # Best copy first: most pixels, then the larger file, then the smaller id.
     pixels = (table["width"].fillna(0) * table["height"].fillna(0)).to_numpy()
@@ -75,9 +87,36 @@ def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequen
     not_kept_bin = readable & ~table["bin"].isin(keep_bins).to_numpy()
     dropped[not_kept_bin] = "bin " + table["bin"].to_numpy()[not_kept_bin]
     dropped[readable & table["excluded"].to_numpy() & ~not_kept_bin] = "excluded"
+    culled_here = readable & is_culled & ~not_kept_bin & ~table["excluded"].to_numpy()
+    dropped[culled_here] = "culled " + table["culled"].to_numpy()[culled_here]
     table["dropped"] = dropped
     duplicates = _duplicates_table(table, survivor)
     return table, duplicates
+
+
+def _join_culling(table: pd.DataFrame, clusters: pd.DataFrame | None,
+                  predictions: pd.DataFrame | None, drop: Sequence[str], threshold: float) -> None:
+    """Add the cluster and culling columns to ``table`` in place (blank where not computed)."""
+    from .cull import culled
+
+    cluster = clusters.set_index("id")["cluster"] if clusters is not None else pd.Series(dtype=int)
+    table["cluster"] = table["id"].map(cluster).fillna(-1).astype(int)
+    columns = ["label", "predicted_class", "predicted_probability"]
+    if predictions is None:
+        for column in columns:
+            table[column] = np.nan if column == "predicted_probability" else ""
+        table["culled"] = ""
+        if drop:
+            logger.warning("cull.drop is set but no classifier ran (no labels): nothing is culled")
+        return
+    unknown = [name for name in drop if f"p_{name}" not in predictions.columns]
+    if unknown:
+        logger.warning("cull.drop names classes the classifier does not know: %s (it knows %s)",
+                       unknown, sorted(c[2:] for c in predictions.columns if c.startswith("p_")))
+    predictions = predictions.assign(culled=culled(predictions, drop, threshold)).set_index("id")
+    for column in columns + ["culled"]:
+        values = table["id"].map(predictions[column])
+        table[column] = values if column == "predicted_probability" else values.fillna("")
 
 
 def _duplicates_table(table: pd.DataFrame, survivor: np.ndarray) -> pd.DataFrame:
@@ -103,6 +142,8 @@ def summarise(table: pd.DataFrame, duplicates: pd.DataFrame) -> dict:
         "unreadable": int(table["dropped"].eq("unreadable").sum()),
         "bins": {b: int(n) for b, n in table.loc[table["status"].eq("ok"), "bin"].value_counts().items()},
         "excluded": int(table["dropped"].eq("excluded").sum()),
+        "culled": {c[len("culled "):]: int(n) for c, n in table["dropped"].value_counts().items()
+                   if c.startswith("culled ")},
         "duplicate_groups": int(duplicates["duplicate_group"].nunique()) if len(duplicates) else 0,
         "duplicates_removed": int(table["dropped"].eq("duplicate").sum()),
         "cities": int(table["city"].nunique()),

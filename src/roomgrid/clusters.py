@@ -1,0 +1,96 @@
+"""k-means clusters of the features: groups a person can look at and name before labelling anything.
+
+Streamed: k-means is fitted on an evenly spaced sample of the rows (scikit-learn's KMeans,
+k-means++ with several starts), refined by Lloyd iterations that each read every row once in
+batches, then every row is assigned to its nearest centre. Nothing holds all rows at once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from .stackreader import StackReader, batch_bounds
+
+logger = logging.getLogger(__name__)
+
+# The sample k-means++ starts from: enough rows per cluster, within this much memory.
+SAMPLE_ROWS = 20_000
+SAMPLE_BYTES = 256 * 2**20
+
+
+def fit_clusters(reader: StackReader, k: int, *, seed: int = 0, refine_passes: int = 2,
+                 batch_size: int = 2000) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    """Cluster every row of ``reader``.
+
+    Returns a table (``id``, ``cluster``, ``distance`` to its centre, ``centrality``: 0 for the
+    photo nearest its centre, 1 for the next, ...), the centres and facts about the fit.
+    ``k`` is capped at the number of rows.
+    """
+    from sklearn.cluster import KMeans
+
+    n = len(reader)
+    k = int(min(k, n))
+    bounds = batch_bounds(n, batch_size)
+    sample_rows = int(max(k, min(n, SAMPLE_ROWS, SAMPLE_BYTES // (4 * reader.n_features))))
+    sample = _even_sample(reader, bounds, sample_rows)
+    model = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(sample)
+    centres = model.cluster_centers_.astype(np.float64)
+    for _ in range(refine_passes):
+        sums, counts = np.zeros_like(centres), np.zeros(k)
+        for batch in reader.batches(bounds):
+            nearest, _ = _assign(batch, centres)
+            members = np.zeros((len(batch), k), np.float32)
+            members[np.arange(len(batch)), nearest] = 1.0
+            sums += members.T @ batch  # per-centre sums as one product (np.add.at is far slower)
+            counts += members.sum(0)
+        moved = counts > 0  # an emptied centre keeps its place
+        centres[moved] = sums[moved] / counts[moved, None]
+    labels = np.empty(n, np.int64)
+    distances = np.empty(n, np.float64)
+    for (start, stop), batch in zip(bounds, reader.batches(bounds)):
+        labels[start:stop], distances[start:stop] = _assign(batch, centres)
+    # Cluster numbers by size, largest first, so that they read the same run to run.
+    sizes = np.bincount(labels, minlength=k)
+    order = np.lexsort((np.arange(k), -sizes))
+    renumber = np.empty(k, np.int64)
+    renumber[order] = np.arange(k)
+    labels, centres = renumber[labels], centres[order]
+    table = pd.DataFrame({"id": reader.ids, "cluster": labels, "distance": distances.round(5)})
+    table["centrality"] = (table.sort_values(["cluster", "distance", "id"])
+                           .groupby("cluster").cumcount())
+    facts = {"k": k, "rows": int(n), "sample_rows": int(len(sample)),
+             "refine_passes": int(refine_passes), "seed": int(seed),
+             "sizes": np.bincount(labels, minlength=k).astype(int).tolist(),
+             "inertia": float(np.sum(distances ** 2))}
+    logger.info("%d clusters of %d photos: sizes %s", k, n, facts["sizes"])
+    return table, centres.astype(np.float32), facts
+
+
+def _even_sample(reader: StackReader, bounds, rows: int) -> np.ndarray:
+    """Every (n / rows)-th row, read batch by batch: spread over all cities, deterministic."""
+    n = len(reader)
+    picks = np.unique(np.linspace(0, n - 1, rows).round().astype(np.int64))
+    sample = np.empty((len(picks), reader.n_features), np.float32)
+    filled = 0
+    for (start, stop), batch in zip(bounds, reader.batches(bounds)):
+        mine = picks[(picks >= start) & (picks < stop)]
+        sample[filled:filled + len(mine)] = batch[mine - start]
+        filled += len(mine)
+    return sample
+
+
+def _assign(batch: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centre of each row and the Euclidean distance to it."""
+    squared = ((batch.astype(np.float64) ** 2).sum(1)[:, None] - 2 * batch @ centres.T
+               + (centres ** 2).sum(1)[None, :])
+    nearest = squared.argmin(1)
+    return nearest, np.sqrt(np.maximum(squared[np.arange(len(batch)), nearest], 0.0))
+
+
+def central_photos(clusters: pd.DataFrame, per_cluster: int = 8) -> pd.DataFrame:
+    """The ``per_cluster`` photos nearest each centre, cluster by cluster."""
+    return (clusters[clusters["centrality"] < per_cluster]
+            .sort_values(["cluster", "centrality"]).reset_index(drop=True))
