@@ -1,5 +1,5 @@
 # roomgrid: listing photos -> a zoomable grid of look-alikes.
-# Data flow: sources -> per-city scan -> selection -> PCA -> t-SNE -> grid -> tiles + viewer.
+# Data flow: sources -> per-city scan (+ CNN features) -> clusters, culling -> selection -> PCA -> t-SNE -> grid -> tiles + viewer.
 # Each stage's logic lives in src/roomgrid; the rules below only wire files and parameters.
 
 import os
@@ -22,6 +22,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/sources.smk"
 include: "workflow/rules/scan.smk"
+include: "workflow/rules/features.smk"
 include: "workflow/rules/select.smk"
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/viewer.smk"

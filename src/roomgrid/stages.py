@@ -28,10 +28,46 @@ def selected_photos(photos_tsv: str | os.PathLike, columns: list[str] | None = N
     return table[table["selected"].astype(bool)].sort_values("id").reset_index(drop=True)
 
 
-def run_pca(photos_tsv, stacks: Mapping[str, str], out_h5, *, n_components: int, batch_size: int,
-            method: str) -> None:
+def readable_photos(scans: Mapping[str, str]) -> pd.DataFrame:
+    """``id``, ``city``, ``sha256`` of every photo the scan could read (all have features), by id."""
+    tables = [read_table(path, ["id", "status", "sha256"]).assign(city=city)
+              for city, path in scans.items()]
+    table = pd.concat(tables, ignore_index=True)
+    table = table[table["status"].eq("ok")].drop(columns="status")
+    return table.sort_values("id").reset_index(drop=True)
+
+
+def run_clusters(scans: Mapping[str, str], features: Mapping[str, str], out_tsv, out_json, *,
+                 dataset: str, k: int, seed: int) -> None:
+    from .clusters import fit_clusters
+
+    photos = readable_photos(scans)
+    with StackReader(features, photos["id"], photos["city"], dataset=dataset) as reader:
+        table, _, facts = fit_clusters(reader, k, seed=seed)
+    write_table(table, out_tsv)
+    write_json(facts, out_json)
+
+
+def run_predict_types(scans: Mapping[str, str], features: Mapping[str, str], out_tsv, out_json, *,
+                      dataset: str, labels_csv=None, labels_h5=None, clusters_tsv=None,
+                      cluster_labels=None, cluster_examples: int = 200) -> None:
+    from .cull import cull_photos
+
+    photos = readable_photos(scans)
+    table, metrics = cull_photos(
+        readable=photos[["id", "city"]], feature_files=features, dataset=dataset,
+        labels_csv=labels_csv, labels_h5=labels_h5,
+        clusters=read_table(clusters_tsv) if clusters_tsv else None,
+        cluster_labels=cluster_labels, cluster_examples_per=cluster_examples,
+        scan_sha256=photos.set_index("id")["sha256"])
+    write_table(table, out_tsv)
+    write_json(metrics, out_json)
+
+
+def run_pca(photos_tsv, features: Mapping[str, str], out_h5, *, n_components: int,
+            batch_size: int, method: str, dataset: str = "stacks") -> None:
     chosen = selected_photos(photos_tsv, ["city"])
-    with StackReader(stacks, chosen["id"], chosen["city"]) as reader:
+    with StackReader(features, chosen["id"], chosen["city"], dataset=dataset) as reader:
         coords, info = pca.reduce(reader, n_components, batch_size, method)
     pca.write_embedding(out_h5, chosen["id"], coords, info)
 

@@ -65,3 +65,24 @@ def metadata_csv():
 
 def per_city(pattern):
     return expand(pattern, city=CITIES)
+
+
+# What PCA, t-SNE, look-alikes, clusters and culling are computed from.
+FEATURES = config["features"]["kind"]
+FEATURE_DATASET = "features" if FEATURES == "cnn" else "stacks"
+CULL = config["cull"]
+# The classifier runs only when something is labelled; selection reads its table only then.
+CULLING = bool(CULL["labels_dir"] or CULL["labels_csv"] or CULL["cluster_labels"])
+CLUSTERING = config["clusters"]["k"] > 0 or bool(CULL["cluster_labels"])
+if CULL["cluster_labels"] and config["clusters"]["k"] == 0:
+    raise ValueError("config key cull.cluster_labels names clusters, but clusters.k is 0")
+
+
+def feature_files():
+    """Each city's features file, in CITIES order."""
+    name = "cnn.h5" if FEATURES == "cnn" else "stacks.h5"
+    return per_city(f"results/cities/{{city}}/{name}")
+
+
+def cnn_model():
+    return "results/model/cnn.onnx" if FEATURES == "cnn" else []

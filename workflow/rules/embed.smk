@@ -1,14 +1,15 @@
-# From feature stacks to 2-D: PCA streamed from HDF5, t-SNE, look-alike neighbours, grid cells.
+# From features (CNN vectors or blur stacks) to 2-D: PCA streamed from HDF5, t-SNE, look-alike neighbours, grid cells.
 
 
 rule reduce_pca:
     input:
         photos="results/selection/photos.tsv",
-        stacks=per_city("results/cities/{city}/stacks.h5"),
+        features=feature_files(),
     output:
         "results/embedding/pca.h5",
     params:
         cities=CITIES,
+        dataset=FEATURE_DATASET,
         n_components=config["pca"]["n_components"],
         batch_size=config["pca"]["batch_size"],
         method=config["pca"]["method"],

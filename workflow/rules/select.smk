@@ -1,4 +1,4 @@
-# Which photos go on the map: entropy bins, the user's exclusions, duplicates across cities.
+# Which photos go on the map: entropy bins, the user's exclusions, culled types, duplicates across cities.
 
 
 rule select_photos:
@@ -6,6 +6,8 @@ rule select_photos:
         photos=per_city("results/cities/{city}/photos.tsv"),
         scans=per_city("results/cities/{city}/scan.tsv"),
         exclusions=config.get("exclude", {}).get("list_file") or [],
+        clusters="results/clusters/clusters.tsv" if CLUSTERING else [],
+        predictions="results/cull/predictions.tsv" if CULLING else [],
     output:
         photos="results/selection/photos.tsv",
         duplicates=report(
@@ -19,6 +21,8 @@ rule select_photos:
         graphic_below=config["triage"]["graphic_below"],
         photo_from=config["triage"]["photo_from"],
         max_distance=config["duplicates"]["max_distance"],
+        cull_drop=CULL["drop"],
+        cull_threshold=CULL["threshold"],
     log:
         "logs/select_photos.log",
     conda:

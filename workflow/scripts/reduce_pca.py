@@ -11,5 +11,6 @@ if __name__ == "__main__":
 
     with logged(snakemake.log[0]):
         p = snakemake.params
-        run_pca(snakemake.input.photos, dict(zip(p.cities, snakemake.input.stacks)), snakemake.output[0],
-                n_components=p.n_components, batch_size=p.batch_size, method=p.method)
+        run_pca(snakemake.input.photos, dict(zip(p.cities, snakemake.input.features)),
+                snakemake.output[0], n_components=p.n_components, batch_size=p.batch_size,
+                method=p.method, dataset=p.dataset)

@@ -6,14 +6,18 @@ if __name__ == "__main__":
     # The workflow's own package, also where it is not pip-installed (conda envs, clusters).
     sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
+    from roomgrid.io import read_table
     from roomgrid.runlog import logged
     from roomgrid.select import read_exclusions, select_photos, write_selection
 
     with logged(snakemake.log[0]):
-        p = snakemake.params
+        p, i = snakemake.params, snakemake.input
         table, duplicates = select_photos(
-            snakemake.input.photos, snakemake.input.scans, keep_bins=p.keep,
+            i.photos, i.scans, keep_bins=p.keep,
             graphic_below=p.graphic_below, photo_from=p.photo_from, max_distance=p.max_distance,
-            exclusions=read_exclusions(snakemake.input.exclusions or None))
+            exclusions=read_exclusions(i.exclusions or None),
+            clusters=read_table(i.clusters, ["id", "cluster"]) if i.clusters else None,
+            predictions=read_table(i.predictions) if i.predictions else None,
+            cull_drop=p.cull_drop, cull_threshold=p.cull_threshold)
         write_selection(table, duplicates, snakemake.output.photos, snakemake.output.duplicates,
                         snakemake.output.summary)

@@ -1,0 +1,113 @@
+# What each photo shows: CNN features per city, k-means clusters, and the culling classifier.
+# PCA, t-SNE, look-alikes, clusters and culling read the chosen features through feature_files().
+
+
+rule export_cnn:
+    output:
+        "results/model/cnn.onnx",
+    params:
+        model=config["features"]["cnn"]["model"],
+        input_px=config["features"]["cnn"]["input_px"],
+        weights=config["features"]["cnn"]["weights"],
+    log:
+        "logs/export_cnn.log",
+    conda:
+        "../../envs/cnn.yaml"
+    script:
+        "../scripts/export_cnn.py"
+
+
+rule embed_city:
+    input:
+        photos="results/cities/{city}/photos.tsv",
+        scan="results/cities/{city}/scan.tsv",
+        model="results/model/cnn.onnx",
+    output:
+        "results/cities/{city}/cnn.h5",
+    params:
+        device=config["features"]["cnn"]["device"],
+        batch_size=config["features"]["cnn"]["batch_size"],
+        draft=config["scan"]["draft"],
+        max_pixels=config["scan"]["max_pixels"],
+    log:
+        "logs/embed_city/{city}.log",
+    benchmark:
+        "results/benchmarks/embed_city/{city}.tsv"
+    threads: 2
+    resources:
+        mem_mb=1500,
+    conda:
+        "../../envs/cnn.yaml"
+    script:
+        "../scripts/embed_city.py"
+
+
+rule cluster_photos:
+    input:
+        scans=per_city("results/cities/{city}/scan.tsv"),
+        features=feature_files(),
+    output:
+        table="results/clusters/clusters.tsv",
+        facts="results/clusters/clusters.json",
+    params:
+        cities=CITIES,
+        dataset=FEATURE_DATASET,
+        k=config["clusters"]["k"],
+        seed=config["clusters"]["seed"],
+    log:
+        "logs/cluster_photos.log",
+    benchmark:
+        "results/benchmarks/cluster_photos.tsv"
+    threads: 2
+    conda:
+        "../../envs/embed.yaml"
+    script:
+        "../scripts/cluster_photos.py"
+
+
+rule embed_labels:
+    input:
+        model=cnn_model(),
+    output:
+        features="results/cull/labels.h5",
+        files="results/cull/label_files.tsv",
+    params:
+        labels_dir=config["cull"]["labels_dir"],
+        fingerprint=lambda wc: folder_fingerprint(config["cull"]["labels_dir"]),
+        kind=FEATURES,
+        stack=config["scan"]["stack"],
+        device=config["features"]["cnn"]["device"],
+        max_pixels=config["scan"]["max_pixels"],
+    log:
+        "logs/embed_labels.log",
+    threads: 2
+    conda:
+        "../../envs/cnn.yaml"
+    script:
+        "../scripts/embed_labels.py"
+
+
+rule predict_types:
+    input:
+        scans=per_city("results/cities/{city}/scan.tsv"),
+        features=feature_files(),
+        labels_csv=config["cull"]["labels_csv"] or [],
+        labels_h5="results/cull/labels.h5" if config["cull"]["labels_dir"] else [],
+        clusters="results/clusters/clusters.tsv" if config["cull"]["cluster_labels"] else [],
+    output:
+        predictions="results/cull/predictions.tsv",
+        metrics="results/cull/metrics.json",
+    params:
+        cities=CITIES,
+        dataset=FEATURE_DATASET,
+        cluster_labels={int(k): v for k, v in config["cull"]["cluster_labels"].items()},
+        cluster_examples=config["cull"]["cluster_examples"],
+    log:
+        "logs/predict_types.log",
+    benchmark:
+        "results/benchmarks/predict_types.tsv"
+    threads: 2
+    conda:
+        "../../envs/embed.yaml"
+    script:
+        "../scripts/predict_types.py"
