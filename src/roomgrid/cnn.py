@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -124,7 +125,10 @@ def export_onnx(out_path: str | os.PathLike, *, model: str = DEFAULT_MODEL, inpu
         dim = int(net(sample).shape[1])
     facts = {"model": model, "input_px": int(input_px), "dim": dim,
              "weights": os.path.basename(weights) if weights else "pretrained"}
-    with atomic_path(out_path) as tmp:
+    with atomic_path(out_path) as tmp, warnings.catch_warnings():
+        # The exporter's notes on constant folding are about its internals, not the model.
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
         # The TorchScript exporter: it needs no onnxscript and handles these plain CNNs.
         torch.onnx.export(net, (sample,), str(tmp), input_names=["pixels"],
                           output_names=["features"], opset_version=17, dynamo=False,

@@ -1,0 +1,196 @@
+"""Clusters and culling on features with a known structure (no network, no model)."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from roomgrid import cull
+from roomgrid.clusters import central_photos, fit_clusters
+from roomgrid.io import write_table
+from roomgrid.select import select_photos
+from roomgrid.stackreader import StackReader
+
+CLASSES = ["bathroom", "bedroom", "kitchen"]
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def write_cities(tmp_path, features_by_city: dict[str, np.ndarray]) -> dict[str, str]:
+    paths = {}
+    for city, features in features_by_city.items():
+        path = tmp_path / f"{city}.h5"
+        with h5py.File(path, "w") as handle:
+            ids = [f"{city}/{i:03d}.jpg" for i in range(len(features))]
+            handle.create_dataset("ids", data=np.array(ids, dtype=object), dtype=h5py.string_dtype())
+            handle.create_dataset("features", data=features.astype(np.float16))
+        paths[city] = str(path)
+    return paths
+
+
+@pytest.fixture
+def rooms(tmp_path):
+    """Three well-separated 'room types' in 32-d, spread over three cities; type of each id."""
+    rng = np.random.default_rng(0)
+    centres = unit(rng.normal(size=(3, 32)))
+    by_city, truth = {}, {}
+    for c, city in enumerate(["austin", "boston", "denver"]):
+        kinds = rng.integers(0, 3, 40)
+        by_city[city] = unit(centres[kinds] + rng.normal(scale=0.08, size=(40, 32)))
+        truth.update({f"{city}/{i:03d}.jpg": CLASSES[k] for i, k in enumerate(kinds)})
+    files = write_cities(tmp_path, by_city)
+    readable = pd.DataFrame({"id": sorted(truth)})
+    readable["city"] = readable["id"].str.split("/").str[0]
+    return files, readable, pd.Series(truth)
+
+
+def reader_for(files, readable):
+    return StackReader(files, readable["id"], readable["city"], dataset="features")
+
+
+def test_clusters_recover_the_room_types(rooms):
+    files, readable, truth = rooms
+    with reader_for(files, readable) as reader:
+        table, centres, facts = fit_clusters(reader, 3, seed=1, batch_size=25)
+    assert list(table["id"]) == list(readable["id"])
+    crosstab = pd.crosstab(table["cluster"], truth.loc[table["id"]].to_numpy())
+    assert ((crosstab > 0).sum(axis=1) == 1).all()  # each cluster holds one type
+    assert facts["sizes"] == sorted(facts["sizes"], reverse=True)  # numbered largest first
+    assert facts["sizes"] == table["cluster"].value_counts().sort_index().tolist()
+    # centrality 0 is the member nearest its centre
+    for cluster, members in table.groupby("cluster"):
+        assert members.loc[members["distance"].idxmin(), "centrality"] == 0
+    central = central_photos(table, per_cluster=2)
+    assert len(central) == 6 and set(central["centrality"]) == {0, 1}
+    with reader_for(files, readable) as reader:
+        again, _, _ = fit_clusters(reader, 3, seed=1, batch_size=40)
+    assert again["cluster"].tolist() == table["cluster"].tolist()  # batching does not matter
+
+
+def test_more_clusters_than_photos_is_capped(rooms):
+    files, readable, _ = rooms
+    few = readable.head(5)
+    with reader_for(files, few) as reader:
+        table, _, facts = fit_clusters(reader, 12)
+    assert facts["k"] == 5 and table["cluster"].nunique() == 5
+
+
+def test_labels_csv_trains_a_classifier_that_predicts_every_photo(rooms, tmp_path):
+    files, readable, truth = rooms
+    kinds = truth.loc[readable["id"]].to_numpy()
+    labelled = readable.groupby([readable["city"], kinds]).head(2)  # 2 per type and city
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame({"id": labelled["id"], "class": truth.loc[labelled["id"]].to_numpy()}).to_csv(labels, index=False)
+    table, metrics = cull.cull_photos(readable=readable, feature_files=files, dataset="features",
+                                      labels_csv=labels)
+    assert list(table["id"]) == list(readable["id"])
+    assert (table["predicted_class"].to_numpy() == truth.loc[table["id"]].to_numpy()).all()
+    assert set(table.columns) >= {"label", "predicted_probability", "p_bathroom", "p_bedroom", "p_kitchen"}
+    probabilities = table[[f"p_{c}" for c in CLASSES]].to_numpy()
+    np.testing.assert_allclose(probabilities.sum(1), 1.0, atol=1e-3)
+    assert (table.set_index("id").loc[labelled["id"], "label"].to_numpy() ==
+            truth.loc[labelled["id"]].to_numpy()).all()
+    assert metrics["cross_validated"] and metrics["accuracy"] == 1.0
+    assert metrics["labelled"] == {c: 6 for c in CLASSES}
+    assert np.trace(metrics["confusion"]) == 18
+
+
+def test_cross_validation_never_splits_a_city():
+    """Features that only identify the city, each city of one class: a classifier that saw the
+    city in training is always right, one that did not is guessing."""
+    rng = np.random.default_rng(3)
+    signatures = unit(rng.normal(size=(12, 64)))
+    groups = np.repeat([f"city{i}" for i in range(12)], 10)
+    classes = np.repeat(np.array(["bathroom", "kitchen"] * 6, dtype=object), 10)
+    features = unit(signatures[np.repeat(np.arange(12), 10)] + rng.normal(scale=0.05, size=(120, 64)))
+    metrics = cull.cross_validate(features, classes, groups, folds=4)
+    assert metrics["cross_validated"] and metrics["folds"] == 4
+    assert metrics["accuracy"] < 0.8
+
+
+def test_one_class_or_no_labels_is_a_clear_error(rooms, tmp_path):
+    files, readable, _ = rooms
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,class\n" + "".join(f"{i},bathroom\n" for i in readable["id"][:5]))
+    with pytest.raises(ValueError, match="only one class"):
+        cull.cull_photos(readable=readable, feature_files=files, dataset="features", labels_csv=labels)
+    with pytest.raises(ValueError, match="needs labelled photos"):
+        cull.cull_photos(readable=readable, feature_files=files, dataset="features")
+
+
+def test_named_clusters_become_labels_and_the_rest_other(rooms):
+    files, readable, truth = rooms
+    with reader_for(files, readable) as reader:
+        clusters, _, _ = fit_clusters(reader, 3, seed=0)
+    bathroom_cluster = int(clusters.loc[truth.loc[clusters["id"]].to_numpy() == "bathroom", "cluster"].mode()[0])
+    table, metrics = cull.cull_photos(readable=readable, feature_files=files, dataset="features",
+                                      clusters=clusters, cluster_labels={bathroom_cluster: "bathroom"},
+                                      cluster_examples_per=5)
+    assert metrics["labelled"] == {"bathroom": 5, "other": 10}
+    is_bathroom = truth.loc[table["id"]].to_numpy() == "bathroom"
+    assert (table["predicted_class"].to_numpy() == np.where(is_bathroom, "bathroom", "other")).all()
+    with pytest.raises(ValueError, match="do not exist"):
+        cull.cull_photos(readable=readable, feature_files=files, dataset="features",
+                         clusters=clusters, cluster_labels={7: "bathroom"})
+
+
+def test_culled_follows_labels_first_then_the_threshold():
+    predictions = pd.DataFrame({
+        "id": ["a", "b", "c", "d", "e"],
+        "label": ["", "", "bedroom", "bathroom", ""],
+        "p_bathroom": [0.9, 0.3, 0.95, 0.1, 0.45],
+        "p_bedroom": [0.1, 0.7, 0.05, 0.9, 0.55],
+    })
+    assert cull.culled(predictions, ["bathroom"], 0.5).tolist() == ["bathroom", "", "", "bathroom", ""]
+    assert cull.culled(predictions, ["bathroom"], 0.4).tolist() == ["bathroom", "", "", "bathroom", "bathroom"]
+    assert cull.culled(predictions, [], 0.5).tolist() == [""] * 5
+
+
+def test_a_labels_folder_is_read_like_imagefolder(tmp_path, room, make_jpeg):
+    for name, seeds in (("bathroom", (1, 2)), ("floorplan", (3,))):
+        (tmp_path / "labels" / name / "sub").mkdir(parents=True)
+        for seed in seeds:
+            (tmp_path / "labels" / name / f"{seed}.jpg").write_bytes(make_jpeg(room(seed)))
+    (tmp_path / "labels/floorplan/sub/deep.jpg").write_bytes(make_jpeg(room(4)))
+    (tmp_path / "labels/floorplan/notes.txt").write_text("not a photo")
+    (tmp_path / "labels/.hidden").mkdir()
+    (tmp_path / "labels/bathroom/broken.jpg").write_bytes(b"\xff\xd8 not really")
+    files = cull.label_folder_files(tmp_path / "labels")
+    assert files[["file", "class"]].values.tolist() == [
+        ["bathroom/1.jpg", "bathroom"], ["bathroom/2.jpg", "bathroom"],
+        ["bathroom/broken.jpg", "bathroom"], ["floorplan/3.jpg", "floorplan"],
+        ["floorplan/sub/deep.jpg", "floorplan"]]
+    table = cull.embed_label_folder(tmp_path / "labels", tmp_path / "labels.h5", kind="stacks",
+                                    stack={"size": 16, "sigmas": [2], "colour": False})
+    assert table.set_index("file").loc["bathroom/broken.jpg", "status"] == "skipped"
+    stored, features = cull.read_label_features(tmp_path / "labels.h5")
+    assert stored["file"].tolist() == ["bathroom/1.jpg", "bathroom/2.jpg", "floorplan/3.jpg",
+                                       "floorplan/sub/deep.jpg"]
+    assert features.shape == (4, 32 * 16) and 0 <= features.min() and features.max() <= 1
+
+
+def test_culled_photos_leave_the_selection_with_their_reason(tmp_path):
+    ids = ["a/1.jpg", "a/2.jpg", "a/3.jpg"]
+    write_table(pd.DataFrame({"id": ids, "city": "a", "path": ids}), tmp_path / "photos.tsv")
+    write_table(pd.DataFrame({"id": ids, "status": "ok", "width": 600, "height": 450,
+                              "bytes": [10, 20, 30], "entropy": 5.0,
+                              "dhash": ["0f0f0f0f0f0f0f0f", "f0f0f0f0f0f0f0f0", "00ff00ff00ff00ff"],
+                              "sha256": ["x", "y", "z"]}), tmp_path / "scan.tsv")
+    predictions = pd.DataFrame({"id": ids, "label": ["", "", "bathroom"],
+                                "predicted_class": ["bathroom", "bedroom", "bedroom"],
+                                "predicted_probability": [0.8, 0.6, 0.6],
+                                "p_bathroom": [0.8, 0.4, 0.4], "p_bedroom": [0.2, 0.6, 0.6]})
+    clusters = pd.DataFrame({"id": ids, "cluster": [0, 1, 1]})
+    table, _ = select_photos([tmp_path / "photos.tsv"], [tmp_path / "scan.tsv"],
+                             keep_bins=["photo", "maybe"], graphic_below=3.9, photo_from=4.4,
+                             max_distance=4, clusters=clusters, predictions=predictions,
+                             cull_drop=["bathroom"], cull_threshold=0.5)
+    table = table.set_index("id")
+    assert table["selected"].tolist() == [False, True, False]
+    assert table["dropped"].tolist() == ["culled bathroom", "", "culled bathroom"]
+    assert table["cluster"].tolist() == [0, 1, 1]
+    assert table.loc["a/2.jpg", "predicted_class"] == "bedroom"

