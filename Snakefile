@@ -34,4 +34,5 @@ rule all:
         "results/viewer/index.html",
         "results/viewer/tiles",
         REPORT_PLOTS,
+        FEATURE_PLOTS,
     default_target: True

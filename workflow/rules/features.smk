@@ -111,3 +111,51 @@ rule predict_types:
         "../../envs/embed.yaml"
     script:
         "../scripts/predict_types.py"
+
+
+# Report figures of this stage.
+FEATURE_PLOTS = (["results/report/clusters.png"] if CLUSTERING else []) + (
+    ["results/report/culling.png"] if CULLING else []
+)
+
+
+rule plot_clusters:
+    input:
+        table="results/clusters/clusters.tsv",
+        facts="results/clusters/clusters.json",
+        thumbs=per_city("results/cities/{city}/thumbs.h5"),
+    output:
+        report(
+            "results/report/clusters.png",
+            caption="../report/clusters.rst",
+            category="Features",
+            labels={"figure": "clusters"},
+        ),
+    params:
+        cities=CITIES,
+        names=CULL["cluster_labels"],
+    log:
+        "logs/plot_clusters.log",
+    conda:
+        "../../envs/embed.yaml"
+    script:
+        "../scripts/plot_clusters.py"
+
+
+rule plot_culling:
+    input:
+        metrics="results/cull/metrics.json",
+        summary="results/selection/summary.json",
+    output:
+        report(
+            "results/report/culling.png",
+            caption="../report/culling.rst",
+            category="Features",
+            labels={"figure": "culling"},
+        ),
+    log:
+        "logs/plot_culling.log",
+    conda:
+        "../../envs/embed.yaml"
+    script:
+        "../scripts/plot_culling.py"
