@@ -161,9 +161,9 @@ def test_adding_a_photo_reruns_only_that_city_and_the_global_jobs(built):
     finally:
         added.unlink()
     per_city = {(rule, city) for rule, city in jobs if city}
-    assert per_city == {("index_city", "beta"), ("scan_city", "beta")}
+    assert per_city == {("index_city", "beta"), ("scan_city", "beta"), ("embed_city", "beta")}
     global_rules = {rule for rule, city in jobs if not city}
-    assert {"select_photos", "reduce_pca", "embed_tsne", "assign_grid", "render_tiles",
+    assert {"cluster_photos", "select_photos", "reduce_pca", "embed_tsne", "assign_grid", "render_tiles",
             "build_viewer"} <= global_rules
 
 

