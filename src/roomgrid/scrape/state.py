@@ -45,6 +45,7 @@ class Journal:
             self._load()
 
     def _load(self) -> None:
+        self._drop_cut_off_line()
         with open(self.path, encoding="utf-8") as handle:
             for number, line in enumerate(handle, 1):
                 if not line.strip():
@@ -56,6 +57,18 @@ class Journal:
                     logger.warning("%s:%d: ignoring an incomplete record", self.path, number)
                     continue
                 self.records[record[self.key]] = record
+
+    def _drop_cut_off_line(self) -> None:
+        """Truncate a last line without its newline: a write cut short by a kill. Appending after
+        it would glue the next record onto it, and both would be unreadable on every later load."""
+        with open(self.path, "rb+") as handle:
+            content = handle.read()
+            if not content or content.endswith(b"\n"):
+                return
+            keep = content.rfind(b"\n") + 1
+            logger.warning("%s: dropping an incomplete last record (%d bytes) left by an "
+                           "interrupted run; its item is redone", self.path, len(content) - keep)
+            handle.truncate(keep)
 
     def add(self, record: dict) -> None:
         """Append ``record`` and make it the current record of its key."""
