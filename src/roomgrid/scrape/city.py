@@ -381,8 +381,9 @@ def scrape_city(area: str, out_dir: str | Path, settings: Mapping[str, Any] | No
         and no understood one (``status="failed"``; the message names a URL). One odd listing
         page among understood ones is not fatal: the area is ``incomplete`` and the page is
         retried by the next run.
-        A failing job lets Snakemake discard ``listings.tsv``, so the area does not look
-        complete; the next run resumes it.
+        Under Snakemake a failing job leaves the area's last good ``listings.tsv`` (the
+        workflow flags it ``update``) or none if the area never finished, so a stopped area
+        never looks complete; the next run resumes it.
     """
     settings = resolve_settings(settings)
     out_dir = Path(out_dir)
