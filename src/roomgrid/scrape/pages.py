@@ -19,11 +19,11 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from bs4 import BeautifulSoup, Tag
 
+CRAIGSLIST_IMAGES_HOST = "images.craigslist.org"
 # A Craigslist image id such as ``00L0L_20Tz7LpfcXD_0dp0t2`` (older ids have two parts), as it
 # appears in ``data-ids`` (with an ``N:`` prefix) or in an image URL (with a ``_<size>`` suffix).
 IMAGE_ID = r"[0-9A-Za-z]{5}_[0-9A-Za-z]+(?:_[0-9A-Za-z]+)?"
 _IMAGE_URL_ID = re.compile(rf"(?:^|/)({IMAGE_ID})_\d+x\d+c?\.(?:jpe?g|png|webp)(?:$|\?)")
-CRAIGSLIST_IMAGES_HOST = "images.craigslist.org"
 _DATA_ID = re.compile(rf"^\s*(?:\d+:)?({IMAGE_ID})\s*$")
 _POST_ID_IN_URL = re.compile(r"/(\d{6,})\.html?$")
 _POST_ID_IN_TEXT = re.compile(r"post(?:ing)?\s*id:\s*(\d+)", re.IGNORECASE)
@@ -432,8 +432,7 @@ def _title_2009(text: str | None) -> Listing:
             head, title = trailing.group("price"), title[: trailing.start()]
     title = _TRAILING_SEPARATOR.sub("", title)
     return Listing(url="", title=title.strip() or None, price=_price(head),
-                   bedrooms=_bedrooms(head), sqft=_sqft(head),
-                   neighbourhood=hood)
+                   bedrooms=_bedrooms(head), sqft=_sqft(head), neighbourhood=hood)
 
 
 def _rows_2009(rows: list[Tag], url: str) -> list[Listing]:
