@@ -1,7 +1,7 @@
 import pandas as pd
 
-from roomgrid.io import write_table
-from roomgrid.select import is_excluded, read_exclusions, select_photos, summarise
+from roomgrid.io import as_whole_numbers, write_table
+from roomgrid.select import is_excluded, read_exclusions, select_photos, summarise, write_selection
 
 
 def tables(tmp_path):
@@ -65,3 +65,32 @@ def test_exclusion_file_patterns(tmp_path):
     assert patterns == ["boston/fp_*.jpg", "denver/1.jpg"]
     assert list(is_excluded(["boston/fp_2.jpg", "denver/1.jpg", "denver/10.jpg"], patterns)) == \
         [True, True, False]
+
+
+def test_listing_counts_stay_whole_numbers_in_the_selection_table(tmp_path):
+    photo_tables, scan_tables = tables(tmp_path)
+    # City a has every listing field; city b misses a price and all square feet.
+    listings = {"a": {"price": [1350, 1350, 2400, 900], "bedrooms": [3, 3, 0, 1],
+                      "sqft": [1200, 1200, 450, 600], "title": ["Flat"] * 4},
+                "b": {"price": [1700, None, 800, 800], "bedrooms": [2, 1, None, 1],
+                      "sqft": [None] * 4, "title": ["Loft", "Room", "$1,350 or best", "Loft"]}}
+    for path, city in zip(photo_tables, "ab"):
+        table = pd.read_csv(path, sep="\t")
+        write_table(table.assign(**listings[city]), path)
+    table, duplicates = select_photos(photo_tables, scan_tables, keep_bins=["photo"],
+                                      graphic_below=3.9, photo_from=4.4, max_distance=2)
+    out = tmp_path / "photos.tsv"
+    write_selection(table, duplicates, out, tmp_path / "dups.tsv", tmp_path / "summary.json")
+    written = pd.read_csv(out, sep="\t", dtype=str, keep_default_na=False).set_index("id")
+    assert list(written["price"]) == ["1350", "1350", "2400", "900", "1700", "", "800", "800"]
+    assert list(written["bedrooms"]) == ["3", "3", "0", "1", "2", "1", "", "1"]
+    assert list(written["sqft"]) == ["1200", "1200", "450", "600", "", "", "", ""]
+
+
+def test_whole_number_columns_leave_text_and_fractions_alone():
+    frame = pd.DataFrame({"price": ["$1,350", None], "sqft": [450.5, None],
+                          "bedrooms": [2.0, None]})
+    converted = as_whole_numbers(frame, ["price", "sqft", "bedrooms", "absent"])
+    assert converted["price"].equals(frame["price"]) and converted["sqft"].equals(frame["sqft"])
+    assert str(converted["bedrooms"].dtype) == "Int64"
+    assert converted["bedrooms"].tolist()[0] == 2

@@ -9,7 +9,7 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import pandas as pd
 
@@ -90,6 +90,20 @@ def read_table(path: str | os.PathLike, columns: list[str] | None = None) -> pd.
     return pd.read_csv(path, sep="\t", usecols=columns,
                        dtype={"id": str, "dhash": str, "city": str, "post_id": str, "file": str},
                        keep_default_na=False, na_values=[""])
+
+
+def as_whole_numbers(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """``frame`` with those of ``columns`` that hold only whole numbers as nullable integers
+    (``Int64``): a missing value otherwise makes the column float, written as ``1350.0``. Columns
+    with anything else (a user's ``$1,350`` text, a fraction) are left as they are."""
+    whole = {}
+    for column in columns:
+        if column not in frame or not pd.api.types.is_float_dtype(frame[column]):
+            continue
+        values = frame[column].dropna()
+        if (values == values.round()).all():
+            whole[column] = "Int64"
+    return frame.astype(whole)
 
 
 def write_json(data, path: str | os.PathLike) -> None:

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from .dedup import duplicate_groups, hamming
-from .io import read_table, write_json, write_table
+from .io import as_whole_numbers, read_table, write_json, write_table
+from .sources import WHOLE_NUMBER_COLUMNS
 from .triage import entropy_bins
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,8 @@ def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequen
     and ``dropped`` saying why a photo is not placed) sorted by id, and the duplicates table (one
     row per member of every duplicate group).
     """
-    photos = pd.concat([read_table(p) for p in photo_tables], ignore_index=True)
+    photos = as_whole_numbers(pd.concat([read_table(p) for p in photo_tables], ignore_index=True),
+                              WHOLE_NUMBER_COLUMNS)
     scans = pd.concat([read_table(p) for p in scan_tables], ignore_index=True)
     table = photos.merge(scans, on="id", how="left", validate="one_to_one")
     table = table.sort_values("id", kind="stable").reset_index(drop=True)

@@ -23,6 +23,8 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".gif", ".webp", 
 LISTINGS_FILE = "listings.tsv"
 METADATA_COLUMNS = ("listing_url", "post_id", "title", "price", "bedrooms", "sqft",
                     "neighbourhood", "posted", "image_url")
+# Listing fields that are counts: kept whole numbers in every table.
+WHOLE_NUMBER_COLUMNS = ("price", "bedrooms", "sqft")
 
 
 def list_city_photos(city_dir: str | os.PathLike) -> list[str]:

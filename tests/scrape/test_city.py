@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fakesite import fast_settings, photo_bytes
+from fakesite import PAGES, fast_settings, photo_bytes
 from roomgrid.io import read_table
 from roomgrid.scrape.__main__ import main
 from roomgrid.scrape import (MANIFEST_COLUMNS, AreaStopped, areas_to_scrape, load_areas,
@@ -392,3 +392,117 @@ def test_command_line_exit_status(fake_craigslist, tmp_path, capsys):
     assert main(["boston", str(tmp_path / "boston"), "--settings", str(settings_file)]) == 0
     assert "boston: 4 photos" in capsys.readouterr().out
     assert main(["sfbay", str(tmp_path / "sfbay"), "--settings", str(settings_file)]) == 2
+
+
+def test_rerun_of_an_incomplete_area_exits_0_and_fetches_only_what_is_missing(
+        fake_craigslist, tmp_path):
+    """One odd Craigslist listing page: incomplete, and still incomplete (not failed) when a rerun
+    retries just that page, because the verdict covers the whole journal."""
+    site = fake_craigslist
+    serve_static_area(site)
+    odd = "/boston/gbs/apa/d/quiet-one-bedroom/7100000002.html"
+    site.page(odd, "listing_unknown.html")
+    settings_file = tmp_path / "scrape.yaml"
+    settings_file.write_text(yaml.safe_dump(fast_settings(site)))
+    out = tmp_path / "boston"
+    command = ["boston", str(out), "--settings", str(settings_file)]
+    assert main(command) == 0
+    assert status(out)["status"] == "incomplete"
+    manifest = read_table(out / "listings.tsv")
+    assert list(manifest["file"]) == IMGLIST + LDJSON
+
+    for _ in range(2):
+        seen = len(site.requests())
+        assert main(command) == 0
+        assert site.requests()[seen:] == ["/robots.txt", odd]
+        assert status(out)["status"] == "incomplete"
+        assert status(out)["journal"]["listings"] == {"ok": 2, "gone": 2, "disallowed": 1,
+                                                      "foreign": 1, "error": 1}
+        assert read_table(out / "listings.tsv").equals(manifest)
+
+    # Once the page reads as a listing, the area completes, fetching only that listing's photos.
+    site.page(odd, STATIC_LISTINGS[odd])
+    seen = len(site.requests())
+    assert main(command) == 0
+    assert site.requests()[seen:] == ["/robots.txt", odd] + ["/images/" + name for name in THUMBS]
+    assert status(out)["status"] == "complete"
+
+
+def test_another_sites_page_at_a_listing_url_is_recorded_and_skipped(fake_craigslist, tmp_path):
+    site = fake_craigslist
+    serve_static_area(site)
+    other = "/boston/gbs/apa/d/quiet-one-bedroom/7100000002.html"
+    site.page(other, "listing_other_site.html")
+    out = tmp_path / "boston"
+    manifest = scrape_city("boston", out, fast_settings(site))
+    assert list(manifest["file"]) == IMGLIST + LDJSON
+    record = journal(out, "listings.jsonl")[site.url + other]
+    assert (record["status"], record["opened"]) == ("not_a_listing", True)
+    assert "no mention of craigslist" in record["detail"]
+    assert status(out)["status"] == "complete"
+    assert status(out)["failures"] == {"listing:not_a_listing": 1}
+
+    seen = len(site.requests())
+    assert scrape_city("boston", out, fast_settings(site)).equals(manifest)
+    assert site.requests()[seen:] == []  # settled: not retried, not even robots.txt
+
+
+def test_area_whose_listing_pages_were_never_understood_stays_failed(fake_craigslist, tmp_path):
+    site = fake_craigslist
+    serve_static_area(site)
+    for path in STATIC_LISTINGS:
+        site.page(path, "listing_unknown.html")
+    out = tmp_path / "boston"
+    for _ in range(2):
+        with pytest.raises(AreaStopped, match="none of the 5 listing pages") as stopped:
+            scrape_city("boston", out, fast_settings(site))
+        assert stopped.value.status == "failed"
+        assert status(out)["status"] == "failed"
+
+
+def test_listings_settled_from_the_search_page_do_not_vouch_for_listing_pages(
+        fake_craigslist, tmp_path):
+    site = fake_craigslist
+    site.page("/miami/search/apa", "search_2009.html")  # one row with " pic", one without
+    site.page("/miami/brw/apa/1129196334.html", "listing_unknown.html")
+    out = tmp_path / "miami"
+    with pytest.raises(AreaStopped, match="1129196334.html") as stopped:
+        scrape_city("miami", out, fast_settings(site))
+    assert stopped.value.status == "failed"
+    records = journal(out, "listings.jsonl")
+    assert [(record["status"], record["opened"]) for record in records.values()] == [
+        ("error", True), ("ok", False)]
+
+
+def test_2009_recording_flagged_posting_map_heading_and_mirrored_photos(fake_craigslist,
+                                                                         tmp_path):
+    """A recorded 2009 area: its photos point at the recording, not images.craigslist.org."""
+    site = fake_craigslist
+    site.page("/miami/search/apa", "search_2009_separators.html")
+    site.page("/miami/brw/apa/1129196400.html", "listing_2009_flagged.html")
+    recorded = (PAGES / "listing_2009_map.html").read_bytes().replace(
+        b"http://images.craigslist.org", (site.url + "/images").encode())
+    site.page("/miami/brw/apa/1129196401.html", recorded)
+    out = tmp_path / "miami"
+    manifest = scrape_city("miami", out, fast_settings(site))
+
+    name = "3m53k63p9Z5V5W25Y2a4cbd12f7a3a2e01a9b.jpg"
+    assert list(manifest["file"]) == [name]
+    row = manifest.iloc[0]
+    assert (row["title"], row["price"], row["bedrooms"], row["neighbourhood"], row["image_url"]) \
+        == ("Nice apartment in Sunrise", 1100, 2, "Sunrise", site.url + "/images/" + name)
+    outcomes = {url.removeprefix(site.url): (record["status"], record.get("reason"))
+                for url, record in journal(out, "listings.jsonl").items()}
+    assert outcomes["/miami/brw/apa/1129196400.html"] == (
+        "gone", "this posting has been flagged for removal")
+    assert outcomes["/miami/brw/apa/1129196403.html"] == ("ok", None)  # no " pic": not opened
+    assert status(out)["status"] == "complete"
+
+
+def test_2023_gallery_area_keeps_the_neighbourhood(fake_craigslist, tmp_path):
+    site = fake_craigslist
+    site.page("/boston/search/apa", "search_gallery_2023.html")
+    manifest = scrape_city("boston", tmp_path / "boston", fast_settings(site))
+    assert list(zip(manifest["file"], manifest["neighbourhood"].fillna(""))) == [
+        ("00u0u_peabodySquare1_0t20CI_600x450.jpg", "Peabody"),
+        ("00v0v_studioPond01_0t20CI_600x450.jpg", "")]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from roomgrid.scrape.pages import (Gone, PageFormatError, block_reason, image_id,
+from roomgrid.scrape.pages import (Gone, NotAListing, PageFormatError, block_reason, image_id,
                                    parse_listing_page, parse_search_page)
 
 PAGES = Path(__file__).parent / "pages"
@@ -149,3 +149,62 @@ def test_block_pages_are_recognised():
     quoting = page("listing_thumbs.html").replace(
         b"Top floor, quiet street.", b'Scammers ask you to "verify you are human".')
     assert block_reason(quoting) is None
+
+
+def test_2009_notice_spanning_a_link_makes_the_posting_gone():
+    assert parse_listing_page(page("listing_2009_flagged.html"), "u") == Gone(
+        url="u", notice="this posting has been flagged for removal")
+
+
+def test_2023_gallery_meta_line_gives_the_neighbourhood():
+    loft, studio = parse_search_page(page("search_gallery_2023.html"),
+                                     "https://boston.craigslist.org/search/apa")
+    assert (loft.title, loft.price, loft.neighbourhood) == (
+        "Two bed near the square", 2350, "Peabody")
+    assert studio.neighbourhood is None  # only the posting age: no place to read
+
+
+def test_2023_listing_gives_the_neighbourhood_after_the_title():
+    listing = parse_listing_page(page("listing_2023.html"),
+                                 "https://boston.craigslist.org/nos/apa/d/x/7400000001.html")
+    assert (listing.title, listing.price, listing.bedrooms, listing.sqft,
+            listing.neighbourhood) == ("Two bed near the square", 2350, 2, 850, "Peabody")
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("listing_2009_map.html", ("Nice apartment in Sunrise", 1100, 2, "Sunrise")),
+    ("listing_2009_price_last.html", ("300ZX twin turbo 5 speed", 5800, None, "Fort Lauderdale")),
+])
+def test_2009_headings(name, expected):
+    listing = parse_listing_page(page(name), "http://miami.craigslist.org/brw/apa/1.html")
+    assert (listing.title, listing.price, listing.bedrooms, listing.neighbourhood) == expected
+
+
+def test_2009_search_titles_lose_their_trailing_separator():
+    listings = parse_search_page(page("search_2009_separators.html"),
+                                 "http://miami.craigslist.org/apa/")
+    assert [(item.title, item.price, item.neighbourhood) for item in listings] == [
+        ("COTTAGE FOR RENT ALL UTILITIES INCLUDED", None, "Davie"),
+        ("Nice apartment in Sunrise", 1100, "Sunrise"),
+        ("Efficiency near the beach", 700, None)]
+
+
+def test_2009_photos_on_the_configured_images_site():
+    mirror = "http://127.0.0.1:8123/images"
+    html = page("listing_2009.html").replace(b"http://images.craigslist.org", mirror.encode())
+    url = "http://127.0.0.1:8123/miami/brw/apa/1129196334.html"
+    assert parse_listing_page(html, url, [mirror]).images == [
+        mirror + "/3n83o93mdZ5Y5V25X2a4a5b3b9d6a1e9a1e93.jpg",
+        mirror + "/3k23m13o9Z5V5U25Y3a4ab4bd8a3b1b1c12ab.jpg"]
+    # Other images of the same host are no photos of the posting.
+    elsewhere = html.replace(mirror.encode() + b"/3k23", b"http://127.0.0.1:8123/logos/3k23")
+    assert len(parse_listing_page(elsewhere, url, [mirror]).images) == 1
+
+
+def test_another_sites_page_is_not_a_listing():
+    with pytest.raises(NotAListing, match="no mention of craigslist"):
+        parse_listing_page(page("listing_other_site.html"), "https://boston.craigslist.org/1.html")
+    # An unknown Craigslist page is a format error of its own kind (retried, may fail the area).
+    with pytest.raises(PageFormatError) as error:
+        parse_listing_page(page("listing_unknown.html"), "https://boston.craigslist.org/1.html")
+    assert not isinstance(error.value, NotAListing)

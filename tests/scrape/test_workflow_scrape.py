@@ -1,6 +1,7 @@
 """The scrape source inside the workflow: one job per area, metadata carried to the photo table,
-and adding an area scrapes only that area."""
+adding an area scrapes only that area, and failed or forced jobs lose nothing."""
 
+import json
 import re
 import subprocess
 
@@ -54,3 +55,41 @@ def test_scraped_areas_flow_into_the_photo_tables(fake_craigslist, tmp_path):
     photos = read_table(tmp_path / "results/selection/photos.tsv")
     assert set(photos["city"]) == {"boston", "sfbay"}
     assert (photos.loc[photos["city"] == "sfbay", "price"].astype(float) > 0).all()
+
+
+def test_failed_or_forced_scrape_job_keeps_the_areas_manifest_and_photos(fake_craigslist,
+                                                                         tmp_path):
+    site = fake_craigslist
+    serve_static_area(site)
+    missing = "/images/00m0m_kitchenXYZ01_0t20CI_600x450.jpg"
+    site.fail(missing, "truncate", times=3)  # beyond max_retries: recorded for the next run
+    configure(tmp_path, site, ["boston"])
+    target = "resources/scraped/boston/listings.tsv"
+    area = tmp_path / "resources/scraped/boston"
+
+    # Blocked before it ever finished: no manifest, so the area is never taken for complete.
+    site.fail("/boston/search/apa", "block")
+    failed = subprocess.run(snakemake_command(tmp_path, "--cores", "1", target),
+                            capture_output=True, text=True, timeout=600)
+    assert failed.returncode != 0 and not (area / "listings.tsv").exists()
+    assert json.loads((area / ".scrape/status.json").read_text())["status"] == "blocked"
+
+    snakemake(tmp_path, target)  # resumes; one photo stays missing (incomplete)
+    manifest = (area / "listings.tsv").read_text()
+    photos = sorted(path.name for path in area.glob("*.jpg"))
+    assert len(photos) == 5 and len(read_table(area / "listings.tsv")) == 5
+
+    # A forced rerun meets a block page where the missing photo should be: the job fails.
+    site.fail(missing, "block")
+    failed = subprocess.run(snakemake_command(tmp_path, "--cores", "1", target, "--forcerun",
+                                              "scrape_city"),
+                            capture_output=True, text=True, timeout=600)
+    assert failed.returncode != 0
+    assert (area / "listings.tsv").read_text() == manifest  # the last good manifest stays
+    assert sorted(path.name for path in area.glob("*.jpg")) == photos
+
+    # Once unblocked, a forced run fetches just the missing photo and completes the manifest.
+    seen = len(site.requests())
+    snakemake(tmp_path, target, "--forcerun", "scrape_city")
+    assert site.requests()[seen:] == ["/robots.txt", missing]
+    assert len(read_table(area / "listings.tsv")) == 6

@@ -27,10 +27,12 @@ localrules:
 
 
 # Only the manifest is declared: Snakemake deletes a job's outputs before re-running it, and the
-# photos and the resume journal (.scrape/) beside the manifest must survive that.
+# photos and the resume journal (.scrape/) beside the manifest must survive that. The manifest is
+# flagged update: a forced or failing run keeps the last good one (Snakemake restores it when the
+# job fails); an area that never finished has none, so it is never taken for complete.
 checkpoint scrape_city:
     output:
-        "resources/scraped/{city}/listings.tsv",
+        update("resources/scraped/{city}/listings.tsv"),
     params:
         # which areas exist is not a setting of one area's scrape: adding an area must not re-run others
         settings={k: v for k, v in config["source"].get("scrape", {}).items()

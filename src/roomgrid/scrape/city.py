@@ -20,8 +20,8 @@ from tqdm import tqdm
 from ..io import atomic_path, write_table
 from .areas import load_rent_caps, rent_cap
 from .http import Blocked, FetchError, PoliteClient
-from .pages import (Gone, Listing, PageFormatError, block_reason, parse_listing_page,
-                    parse_search_page)
+from .pages import (CRAIGSLIST_IMAGES_HOST, Gone, Listing, NotAListing, PageFormatError,
+                    block_reason, parse_listing_page, parse_search_page)
 from .settings import resolve_settings
 from .state import FINAL_LISTING_STATUSES, FINAL_PHOTO_STATUSES, ScrapeState
 
@@ -32,14 +32,14 @@ MANIFEST_COLUMNS = ["file", "city", "listing_url", "post_id", "title", "price", 
                     "sqft", "neighbourhood", "posted", "image_url", "sha256"]
 _SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.(?:jpe?g|png|gif|webp)$", re.IGNORECASE)
 _GONE_STATUSES = ("http_404", "http_410")
-CRAIGSLIST_IMAGES_HOST = "images.craigslist.org"
 
 
 class AreaStopped(RuntimeError):
     """An area's scrape stopped early; what was fetched is kept and a rerun resumes it.
 
     ``status`` is ``blocked`` (the site refused us) or ``failed`` (a search page could not be
-    fetched or understood). The original exception is chained as ``__cause__``.
+    fetched or understood, or no listing page the area ever opened was understood). The original
+    exception is chained as ``__cause__``.
     """
 
     def __init__(self, area: str, status: str, reason: str):
@@ -102,8 +102,6 @@ class _AreaScrape:
         self.site_pattern = site_pattern(settings["site"])
         self.counts: Counter = Counter()
         self.failures: Counter = Counter()
-        self.listing_pages_parsed = 0
-        self.format_errors: list[PageFormatError] = []
 
     # -- search ------------------------------------------------------------------------------
 
@@ -155,10 +153,12 @@ class _AreaScrape:
         match = self.site_pattern.match(url)
         return match.group("area") if match else None
 
-    def record_listing(self, listing: Listing, status: str, **extra) -> None:
-        self.state.listings.add({**listing.to_dict(), "status": status, "when": _now(), **extra})
+    def record_listing(self, listing: Listing, status: str, opened: bool = False,
+                       **extra) -> None:
+        self.state.listings.add({**listing.to_dict(), "status": status, "opened": opened,
+                                 "when": _now(), **extra})
         self.counts[f"listings_{status}"] += 1
-        if status == "error":
+        if status in ("error", "not_a_listing"):
             self.failures[f"listing:{extra['reason']}"] += 1
 
     def listing(self, stub: Listing) -> Listing | None:
@@ -189,19 +189,25 @@ class _AreaScrape:
         if self.owner(response.url) not in (self.area, None):
             self.record_listing(stub, "foreign", owner=self.owner(response.url))
             return None
+        # "opened" marks outcomes read from the listing page itself: whether any such page of
+        # the area was understood decides whether its layout is known (see layout_failure).
         try:
-            page = parse_listing_page(response.content, response.url)
+            page = parse_listing_page(response.content, response.url, [self.images_site])
+        except NotAListing as error:
+            logger.warning("%s: skipping %s", self.area, error)
+            self.record_listing(stub, "not_a_listing", opened=True, reason="not_a_listing",
+                                detail=error.missing)
+            return None
         except PageFormatError as error:
             logger.error("%s", error)
-            self.format_errors.append(error)
-            self.record_listing(stub, "error", reason="unrecognised_page", detail=str(error))
+            self.record_listing(stub, "error", opened=True, reason="unrecognised_page",
+                                detail=error.missing)
             return None
-        self.listing_pages_parsed += 1
         if isinstance(page, Gone):
-            self.record_listing(stub, "gone", reason=page.notice)
+            self.record_listing(stub, "gone", opened=True, reason=page.notice)
             return None
         listing = dataclasses.replace(stub.updated_with(page), url=stub.url)
-        self.record_listing(listing, "ok")
+        self.record_listing(listing, "ok", opened=True)
         return listing
 
     # -- photos ------------------------------------------------------------------------------
@@ -276,14 +282,40 @@ class _AreaScrape:
             listing = self.listing(stub)
             if listing is not None:
                 self.photos(listing)
-        if self.format_errors and not self.listing_pages_parsed:
-            # Not one listing page understood: the layout changed, which must not pass quietly.
-            raise self.format_errors[0]
+        failure = layout_failure(self.state)
+        if failure:
+            raise failure
 
-    def has_retryable_errors(self) -> bool:
-        journals = (self.state.listings.records, self.state.photos.records)
-        return any(record["status"] == "error" for records in journals
-                   for record in records.values())
+
+def layout_failure(state: ScrapeState) -> PageFormatError | None:
+    """The error to stop with when the area's journal holds unrecognised Craigslist listing pages
+    and not one understood listing page (from this run or any before): the layout changed, which
+    must not pass quietly. One odd page among understood ones only leaves the area incomplete."""
+    unrecognised = understood = 0
+    first = None
+    for record in state.listings.records.values():
+        if record["status"] == "error" and record.get("reason") == "unrecognised_page":
+            unrecognised += 1
+            first = first or record
+        elif record["status"] in ("ok", "gone") and record.get("opened", True):
+            understood += 1  # journals older than the "opened" mark: assume the page was read
+    if not unrecognised or understood:
+        return None
+    return PageFormatError(first["url"], f"{first.get('detail')} (none of the {unrecognised} "
+                                         f"listing pages opened in this area was understood)")
+
+
+def journal_verdict(state: ScrapeState) -> str:
+    """``incomplete`` while any listing or photo in the journal awaits a retry, else ``complete``."""
+    journals = (state.listings.records, state.photos.records)
+    waiting = any(record["status"] == "error" for records in journals for record in records.values())
+    return "incomplete" if waiting else "complete"
+
+
+def journal_counts(state: ScrapeState) -> dict:
+    """Outcomes of every listing and photo recorded so far, by status."""
+    return {name: dict(Counter(record["status"] for record in journal.records.values()))
+            for name, journal in (("listings", state.listings), ("photos", state.photos))}
 
 
 def build_manifest(state: ScrapeState, out_dir: Path, area: str) -> pd.DataFrame:
@@ -344,10 +376,14 @@ def scrape_city(area: str, out_dir: str | Path, settings: Mapping[str, Any] | No
     Raises
     ------
     AreaStopped
-        After writing the manifest, if the site blocked us (``status="blocked"``) or a search
-        page could not be fetched or understood (``status="failed"``, the message names the URL).
-        A failing job lets Snakemake discard ``listings.tsv``, so the area does not look
-        complete; the next run resumes it.
+        After writing the manifest, if the site blocked us (``status="blocked"``), or a search
+        page could not be fetched or understood, or the journal holds unrecognised listing pages
+        and no understood one (``status="failed"``; the message names a URL). One odd listing
+        page among understood ones is not fatal: the area is ``incomplete`` and the page is
+        retried by the next run.
+        Under Snakemake a failing job leaves the area's last good ``listings.tsv`` (the
+        workflow flags it ``update``) or none if the area never finished, so a stopped area
+        never looks complete; the next run resumes it.
     """
     settings = resolve_settings(settings)
     out_dir = Path(out_dir)
@@ -371,13 +407,13 @@ def scrape_city(area: str, out_dir: str | Path, settings: Mapping[str, Any] | No
 
     manifest = build_manifest(state, out_dir, area)
     write_table(manifest, out_dir / MANIFEST)
-    if stopped:
-        status = stopped[0]
-    else:
-        status = "incomplete" if scrape.has_retryable_errors() else "complete"
+    # The verdict covers the whole journal, not just this run: a rerun that only retried the one
+    # page still missing must say incomplete again, not failed.
+    status = stopped[0] if stopped else journal_verdict(state)
     state.write_status({
         "area": area, "status": status, "reason": str(stopped[1]) if stopped else None,
-        "photos_in_manifest": len(manifest), "counts": dict(scrape.counts),
+        "photos_in_manifest": len(manifest), "journal": journal_counts(state),
+        "counts": dict(scrape.counts),
         "failures": dict(scrape.failures), "requests": client.requests_made, "finished": _now(),
     })
     _log_summary(area, status, scrape, len(manifest), client.requests_made)
@@ -392,11 +428,13 @@ def _log_summary(area: str, status: str, scrape: _AreaScrape, photos: int, reque
     level = logging.INFO if status == "complete" else logging.WARNING
     logger.log(
         level,
-        "%s: %s; listings seen %d (ok %d, gone %d, other area %d, disallowed %d, failed %d); "
+        "%s: %s; listings seen %d (ok %d, gone %d, other area %d, disallowed %d, "
+        "not a listing %d, failed %d); "
         "photos fetched %d, already done %d, verified on disk %d, duplicates %d; "
         "manifest %d photos; %d requests; failures: %s",
         area, status, counts["listings_seen"], counts["listings_ok"], counts["listings_gone"],
-        counts["listings_foreign"], counts["listings_disallowed"], counts["listings_error"],
+        counts["listings_foreign"], counts["listings_disallowed"],
+        counts["listings_not_a_listing"], counts["listings_error"],
         counts["photos_fetched"], counts["photos_already_done"],
         counts["photos_verified_on_disk"], counts["photos_duplicate"], photos, requests,
         failures or "none")

@@ -14,10 +14,12 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Iterable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from bs4 import BeautifulSoup, Tag
 
+CRAIGSLIST_IMAGES_HOST = "images.craigslist.org"
 # A Craigslist image id such as ``00L0L_20Tz7LpfcXD_0dp0t2`` (older ids have two parts), as it
 # appears in ``data-ids`` (with an ``N:`` prefix) or in an image URL (with a ``_<size>`` suffix).
 IMAGE_ID = r"[0-9A-Za-z]{5}_[0-9A-Za-z]+(?:_[0-9A-Za-z]+)?"
@@ -30,6 +32,14 @@ _BEDROOMS = re.compile(r"(\d+)\s*br\b", re.IGNORECASE)
 _SQFT = re.compile(r"(\d[\d,]*)\s*(?:ft2|ft²|ft\b|sq\.?\s*ft)", re.IGNORECASE)
 _PRICE = re.compile(r"\$\s*(\d[\d,]*)")
 _LISTING_HREF = re.compile(r"/\d{6,}\.html?$")
+# 2009 headings: "$800 / 1br - title", "$800 - title", "1br - title"; "title - $5800".
+_HOUSING_HEAD_2009 = re.compile(
+    r"^(?P<head>(?:\$\s*\d[\d,]*|\d+\s*br|\d[\d,]*\s*ft(?:2|²)?)"
+    r"(?:\s*/\s*(?:\$\s*\d[\d,]*|\d+\s*br|\d[\d,]*\s*ft(?:2|²)?))*)\s+-\s+",
+    re.IGNORECASE)
+_TRAILING_PRICE_2009 = re.compile(r"\s+-\s+(?P<price>\$\s*\d[\d,]*)\s*$")
+_TRAILING_GROUP = re.compile(r"\s*\(([^()]*)\)\s*$")
+_TRAILING_SEPARATOR = re.compile(r"\s*-\s*$")
 _DATE_2009 = re.compile(r"Date:\s*(\d{4}-\d{2}-\d{2})(?:,\s*(\d{1,2}:\d{2}\s*[AP]M))?", re.IGNORECASE)
 
 GONE_NOTICES = (
@@ -38,6 +48,8 @@ GONE_NOTICES = (
     "this posting has been flagged for removal",
     "this posting has been removed",
 )
+# Labels of the map link that follows a 2009 posting's heading: not a neighbourhood.
+MAP_LINK_LABELS = frozenset({"map", "google map", "yahoo map"})
 NO_RESULTS_NOTICES = (
     "no results",
     "nothing found for that search",
@@ -65,6 +77,11 @@ class PageFormatError(ValueError):
         self.url = url
         self.missing = missing
         super().__init__(f"unrecognised page {url}: {missing}")
+
+
+class NotAListing(PageFormatError):
+    """A page at a listing URL that is no Craigslist page at all (another site's page, served by
+    a mirror, a recording or a parked domain): nothing a changed layout or a retry could fix."""
 
 
 @dataclass
@@ -345,13 +362,34 @@ def _gallery(soup: BeautifulSoup, url: str) -> list[Listing]:
             price=_price(_text(card.select_one(".priceinfo, .price"))),
             bedrooms=_bedrooms(_text(card.select_one(".post-bedrooms")) or meta),
             sqft=_sqft(_text(card.select_one(".post-sqft")) or meta),
-            neighbourhood=_text(card.select_one(".supertitle, .location")),
+            neighbourhood=_text(card.select_one(".supertitle, .location")) or _meta_hood(
+                card.select_one("div.meta")),
             posted=_js_date(date["title"]) if date else None,
         )
         if item is not None:
             listing = listing.updated_with(_json_ld_item(item, listing_url))
         listings.append(listing)
     return listings
+
+
+def _meta_hood(meta: Tag | None) -> str | None:
+    """The neighbourhood in a gallery card's meta line: bare text after its last separator.
+
+    ``<div class="meta">12 mins ago<span class="separator">·</span>Peabody</div>``; the posting
+    age before the first separator and housing details in their own spans are not places.
+    """
+    if meta is None:
+        return None
+    last: list = []
+    separated = False
+    for child in meta.children:
+        if isinstance(child, Tag) and "separator" in (child.get("class") or []):
+            last, separated = [], True
+        else:
+            last.append(child)
+    if not separated or any(isinstance(child, Tag) for child in last):
+        return None
+    return " ".join("".join(last).split()) or None
 
 
 def _json_ld_item(item: dict, url: str) -> Listing:
@@ -371,15 +409,28 @@ def _json_ld_item(item: dict, url: str) -> Listing:
 
 
 def _title_2009(text: str | None) -> Listing:
-    """Split a 2009 heading ``$800 / 1br - Sunny flat (Dania Beach)`` into its parts."""
-    text = text or ""
-    head, separator, title = text.partition(" - ")
-    if not separator:
-        head, title = "", text
+    """Split a 2009 heading into its parts.
+
+    Housing headings lead with the rent (``$800 / 1br - Sunny flat (Dania Beach)``), other ads
+    end with it (``300ZX twin turbo - $5800 (Sunrise)``); a posting's heading may be followed by
+    its ``(map)`` link, and search rows end their titles with a bare `` -`` separator.
+    """
+    title = " ".join((text or "").split())
     hood = None
-    match = re.search(r"\(([^()]*)\)\s*$", title)
-    if match:
-        hood, title = match.group(1).strip() or None, title[: match.start()]
+    while match := _TRAILING_GROUP.search(title):
+        title = title[: match.start()]
+        if match.group(1).strip().lower() not in MAP_LINK_LABELS:
+            hood = match.group(1).strip() or None
+            break
+    head = ""
+    leading = _HOUSING_HEAD_2009.match(title)
+    if leading:
+        head, title = leading.group("head"), title[leading.end():]
+    else:
+        trailing = _TRAILING_PRICE_2009.search(title)
+        if trailing:
+            head, title = trailing.group("price"), title[: trailing.start()]
+    title = _TRAILING_SEPARATOR.sub("", title)
     return Listing(url="", title=title.strip() or None, price=_price(head),
                    bedrooms=_bedrooms(head), sqft=_sqft(head), neighbourhood=hood)
 
@@ -407,7 +458,8 @@ def _rows_2009(rows: list[Tag], url: str) -> list[Listing]:
 # Listing pages
 
 
-def parse_listing_page(html: str | bytes, url: str) -> Listing | Gone:
+def parse_listing_page(html: str | bytes, url: str,
+                       image_sites: Iterable[str] = ()) -> Listing | Gone:
     """Parse a listing page: metadata and photo references, or the removal notice.
 
     Parameters
@@ -416,6 +468,10 @@ def parse_listing_page(html: str | bytes, url: str) -> Listing | Gone:
         The page body.
     url : str
         The listing URL (after redirects).
+    image_sites : iterable of str
+        URL prefixes besides ``images.craigslist.org`` whose images count as the posting's photos
+        on 2009 pages (which show them as plain ``<img>`` tags among any others): the configured
+        images site, e.g. a mirror.
 
     Returns
     -------
@@ -425,28 +481,44 @@ def parse_listing_page(html: str | bytes, url: str) -> Listing | Gone:
     Raises
     ------
     PageFormatError
-        If the page is neither a known listing layout nor a removal notice.
+        If the page is neither a known listing layout nor a removal notice;
+        :class:`NotAListing` if it is no Craigslist page at all.
     """
     soup = _soup(html)
     body = soup.select_one("section#postingbody")
-    notice = _gone_notice(soup, body)
+    notice = _gone_notice(soup, body or soup.select_one("div#userbody"))
     if notice:
         return Gone(url=url, notice=notice)
     if body is not None or soup.select_one("span#titletextonly"):
         return _modern_listing(soup, url)
     if soup.find("h2") and (soup.select_one("div#userbody") or "postingid:" in _page_text(soup)):
-        return _listing_2009(soup, url)
-    raise PageFormatError(
-        url, "no section#postingbody, span#titletextonly, 2009-style <h2>/#userbody "
-             "or removal notice")
+        return _listing_2009(soup, url, image_sites)
+    missing = ("no section#postingbody, span#titletextonly, 2009-style <h2>/#userbody "
+               "or removal notice")
+    if not is_craigslist_page(html):
+        raise NotAListing(url, missing + ", and no mention of craigslist")
+    raise PageFormatError(url, missing)
+
+
+def is_craigslist_page(html: str | bytes) -> bool:
+    """Whether a page names Craigslist anywhere (title, footer, stylesheet or mail links): every
+    generation of its pages does, including a mirror's copies; another site's page does not."""
+    raw = html if isinstance(html, bytes) else html.encode("utf-8", "replace")
+    return b"craigslist" in raw.lower()
 
 
 def _gone_notice(soup: BeautifulSoup, body: Tag | None) -> str | None:
-    """The removal notice, ignoring the posting body (an author may quote anything there)."""
-    for string in soup.find_all(string=True):
-        if body is not None and body in string.parents:
+    """The removal notice, ignoring the posting body (an author may quote anything there).
+
+    Each element's whole text is matched, because a notice may span markup (2009: ``This posting
+    has been <a>flagged</a> for removal``); elements holding the body are skipped as a whole and
+    their other children are looked at one by one.
+    """
+    for element in soup.find_all(True):
+        if body is not None and (element is body or body in element.parents
+                                 or element in body.parents):
             continue
-        lowered = " ".join(string.lower().split())
+        lowered = " ".join(element.get_text().lower().split())
         for notice in GONE_NOTICES:
             if notice in lowered:
                 return notice
@@ -468,11 +540,24 @@ def _modern_listing(soup: BeautifulSoup, url: str) -> Listing:
         price=_price(_text(soup.select_one("span.price"))),
         bedrooms=_first(_bedrooms(attributes), _bedrooms(housing)),
         sqft=_first(_sqft(attributes), _sqft(housing)),
-        neighbourhood=_hood(_text(soup.select_one("h1.postingtitle small, "
-                                                   "span.postingtitletext small"))),
+        neighbourhood=_title_hood(soup.select_one("span.postingtitletext, h1.postingtitle")),
         posted=posted["datetime"] if posted else None,
         images=_modern_images(soup),
     )
+
+
+def _title_hood(heading: Tag | None) -> str | None:
+    """The neighbourhood after a listing's title: ``<small> (Jamaica Plain)</small>`` or, since
+    2023, a plain ``<span> (Peabody)</span>``."""
+    if heading is None:
+        return None
+    for element in heading.find_all(["small", "span"]):
+        if element.name == "span" and (element.get("id") or element.get("class")):
+            continue  # the title, price and housing spans
+        match = re.fullmatch(r"\s*\((.+)\)\s*", element.get_text(), re.DOTALL)
+        if match:
+            return _hood(match.group(1))
+    return None
 
 
 def _modern_images(soup: BeautifulSoup) -> list[str]:
@@ -502,7 +587,17 @@ def _modern_images(soup: BeautifulSoup) -> list[str]:
         "div.gallery img, div.swipe img, figure.iw img, div.slide img"))
 
 
-def _listing_2009(soup: BeautifulSoup, url: str) -> Listing:
+def _on_image_site(src: str, image_sites: Iterable[str]) -> bool:
+    """Whether an image URL is on Craigslist's image host or under one of ``image_sites``
+    (compared without the scheme: 2009 pages link with ``http://``)."""
+    if urlsplit(src).hostname == CRAIGSLIST_IMAGES_HOST:
+        return True
+    bare = re.sub(r"^https?://", "", src)
+    return any(bare.startswith(re.sub(r"^https?://", "", site).rstrip("/") + "/")
+               for site in image_sites)
+
+
+def _listing_2009(soup: BeautifulSoup, url: str, image_sites: Iterable[str]) -> Listing:
     parsed = _title_2009(_text(soup.find("h2")))
     text = " ".join(soup.get_text(" ").split())
     post_id = re.search(r"PostingID:\s*(\d+)", text)
@@ -516,7 +611,7 @@ def _listing_2009(soup: BeautifulSoup, url: str) -> Listing:
     images = []
     for img in soup.find_all("img", src=True):
         src = urljoin(url, img["src"])
-        if urlsplit(src).hostname == "images.craigslist.org":
+        if _on_image_site(src, image_sites):
             images.append(image_id(src) or src)
     return dataclasses.replace(
         parsed, url=url, post_id=post_id.group(1) if post_id else post_id_from_url(url),

@@ -4,11 +4,14 @@
     One record per search page fetched: its URL and the listings it showed.
 ``listings.jsonl``
     One record per listing outcome: ``status`` is ``ok`` (with metadata and photo references),
-    ``gone``, ``foreign`` (belongs to another area), ``disallowed`` (robots.txt) or ``error``.
+    ``gone``, ``foreign`` (belongs to another area), ``disallowed`` (robots.txt),
+    ``not_a_listing`` (the URL served no Craigslist page at all) or ``error``. ``opened`` marks
+    outcomes read from the listing page itself.
 ``photos.jsonl``
     One record per photo outcome, keyed by file name: ``ok`` (with ``sha256``) or a failure.
 ``status.json``
-    How the last run ended (``complete``, ``incomplete``, ``blocked`` or ``failed``) and its counts.
+    How the last run ended (``complete``, ``incomplete``, ``blocked`` or ``failed``), judged on
+    the whole journal, with the journal's outcome counts and the run's own.
 
 The last record of a key wins. Final outcomes are never redone; ``error`` records (and anything
 never recorded) are retried by the next run. A record is appended only after its work is done
@@ -26,7 +29,7 @@ from ..io import write_json
 
 logger = logging.getLogger(__name__)
 
-FINAL_LISTING_STATUSES = frozenset({"ok", "gone", "foreign", "disallowed"})
+FINAL_LISTING_STATUSES = frozenset({"ok", "gone", "foreign", "disallowed", "not_a_listing"})
 # Photo failures worth retrying later are recorded as "error"; these are final.
 FINAL_PHOTO_STATUSES = frozenset({"ok", "not_an_image", "not_found", "disallowed"})
 
@@ -42,6 +45,7 @@ class Journal:
             self._load()
 
     def _load(self) -> None:
+        self._drop_cut_off_line()
         with open(self.path, encoding="utf-8") as handle:
             for number, line in enumerate(handle, 1):
                 if not line.strip():
@@ -53,6 +57,18 @@ class Journal:
                     logger.warning("%s:%d: ignoring an incomplete record", self.path, number)
                     continue
                 self.records[record[self.key]] = record
+
+    def _drop_cut_off_line(self) -> None:
+        """Truncate a last line without its newline: a write cut short by a kill. Appending after
+        it would glue the next record onto it, and both would be unreadable on every later load."""
+        with open(self.path, "rb+") as handle:
+            content = handle.read()
+            if not content or content.endswith(b"\n"):
+                return
+            keep = content.rfind(b"\n") + 1
+            logger.warning("%s: dropping an incomplete last record (%d bytes) left by an "
+                           "interrupted run; its item is redone", self.path, len(content) - keep)
+            handle.truncate(keep)
 
     def add(self, record: dict) -> None:
         """Append ``record`` and make it the current record of its key."""
