@@ -92,6 +92,11 @@ def read_table(path: str | os.PathLike, columns: list[str] | None = None) -> pd.
                        keep_default_na=False, na_values=[""])
 
 
+def read_json(path: str | os.PathLike):
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
 def write_json(data, path: str | os.PathLike) -> None:
     """Write JSON atomically, indented for people who open it."""
     with atomic_path(path) as tmp:

@@ -22,7 +22,7 @@ rule reduce_pca:
     conda:
         "../../envs/embed.yaml"
     script:
-        "../scripts/reduce_pca.py"
+        "../scripts/run_stage.py"
 
 
 rule embed_tsne:
@@ -48,7 +48,7 @@ rule embed_tsne:
     conda:
         "../../envs/embed.yaml"
     script:
-        "../scripts/embed_tsne.py"
+        "../scripts/run_stage.py"
 
 
 rule find_neighbours:
@@ -65,7 +65,7 @@ rule find_neighbours:
     conda:
         "../../envs/embed.yaml"
     script:
-        "../scripts/find_neighbours.py"
+        "../scripts/run_stage.py"
 
 
 rule assign_grid:
@@ -88,4 +88,4 @@ rule assign_grid:
     conda:
         "../../envs/embed.yaml"
     script:
-        "../scripts/assign_grid.py"
+        "../scripts/run_stage.py"

@@ -22,4 +22,4 @@ rule scan_city:
     conda:
         "../../envs/scan.yaml"
     script:
-        "../scripts/scan_city.py"
+        "../scripts/run_stage.py"

@@ -24,4 +24,4 @@ rule select_photos:
     conda:
         "../../envs/scan.yaml"
     script:
-        "../scripts/select_photos.py"
+        "../scripts/run_stage.py"

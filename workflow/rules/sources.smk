@@ -13,7 +13,7 @@ checkpoint make_demo_city:
     conda:
         "../../envs/scan.yaml"
     script:
-        "../scripts/make_demo_city.py"
+        "../scripts/run_stage.py"
 
 
 # Scrape jobs share one image host, so run one at a time unless --resources craigslist=N says otherwise.
@@ -42,7 +42,7 @@ checkpoint scrape_city:
     conda:
         "../../envs/scrape.yaml"
     script:
-        "../scripts/scrape_city.py"
+        "../scripts/run_stage.py"
 
 
 rule index_city:
@@ -59,4 +59,4 @@ rule index_city:
     conda:
         "../../envs/scan.yaml"
     script:
-        "../scripts/index_city.py"
+        "../scripts/run_stage.py"

@@ -24,7 +24,7 @@ rule render_tiles:
     conda:
         "../../envs/viewer.yaml"
     script:
-        "../scripts/render_tiles.py"
+        "../scripts/run_stage.py"
 
 
 rule build_viewer:
@@ -54,4 +54,4 @@ rule build_viewer:
     conda:
         "../../envs/viewer.yaml"
     script:
-        "../scripts/build_viewer.py"
+        "../scripts/run_stage.py"
