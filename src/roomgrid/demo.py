@@ -231,7 +231,7 @@ def _make_listing(rng: np.random.Generator, city: str, style: CityStyle) -> List
                    posted=str(posted))
 
 
-def plan_city(city: str, cities: Sequence[str], photos_per_city: int, seed: int = 0) -> CityPlan:
+def plan_city(city: str, cities: Sequence[str], photos_per_city: int, seed: int) -> CityPlan:
     """Decide names, listings, room types and palettes of ``city`` without rendering anything."""
     style = city_style(city, cities, seed)
     counts = extra_counts(photos_per_city, len(cities))
@@ -882,7 +882,7 @@ def _slug(city: str) -> str:
 
 
 def make_demo_city(city: str, out_dir: str | Path, *, cities: Sequence[str],
-                   photos_per_city: int, seed: int = 0) -> pd.DataFrame:
+                   photos_per_city: int, seed: int) -> pd.DataFrame:
     """Write one demo city folder: photos, problem files, ``listings.tsv``, ``demo_truth.tsv``.
 
     Parameters
