@@ -14,6 +14,7 @@ import yaml
 
 from fakesite import fast_settings, photo_bytes
 from roomgrid.io import read_table
+from roomgrid.cli import main as roomgrid_command
 from roomgrid.scrape.__main__ import main
 from roomgrid.scrape import (MANIFEST_COLUMNS, AreaStopped, areas_to_scrape, load_areas,
                              resolve_settings, scrape_city)
@@ -392,3 +393,9 @@ def test_command_line_exit_status(fake_craigslist, tmp_path, capsys):
     assert main(["boston", str(tmp_path / "boston"), "--settings", str(settings_file)]) == 0
     assert "boston: 4 photos" in capsys.readouterr().out
     assert main(["sfbay", str(tmp_path / "sfbay"), "--settings", str(settings_file)]) == 2
+    # the installed command does the same
+    assert roomgrid_command(["scrape", "boston", str(tmp_path / "again"), "--settings",
+                             str(settings_file)]) == 0
+    assert "boston: 4 photos" in capsys.readouterr().out
+    assert roomgrid_command(["scrape", "sfbay", str(tmp_path / "sfbay2"), "--settings",
+                             str(settings_file)]) == 2
