@@ -1,7 +1,5 @@
 import re
 
-from pathlib import Path
-
 from roomgrid.config import validate_config
 from roomgrid.sources import discover_cities, folder_fingerprint
 
