@@ -29,8 +29,8 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/viewer/index.html",
         "results/viewer/tiles",
         REPORT_PLOTS,
-    default_target: True

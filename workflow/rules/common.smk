@@ -3,7 +3,9 @@ import re
 from roomgrid.config import validate_config
 from roomgrid.sources import discover_cities, folder_fingerprint
 
-validate_config(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
+validate_config(
+    config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")
+)
 
 SOURCE = config["source"]["kind"]
 
@@ -14,7 +16,9 @@ def source_cities():
     if SOURCE == "folder":
         folder = config["source"].get("folder") or {}
         if not folder.get("images_dir"):
-            raise ValueError("config key source.folder.images_dir must be set when source.kind is folder")
+            raise ValueError(
+                "config key source.folder.images_dir must be set when source.kind is folder"
+            )
         return list(folder.get("cities") or discover_cities(folder["images_dir"]))
     from roomgrid.scrape import areas_to_scrape
 
@@ -40,7 +44,8 @@ def city_dir(city):
 
 def city_source(wildcards):
     """The job or folder a city's photos come from: index_city's input. Asking the checkpoint
-    makes Snakemake build index_city only after the photos exist, so its fingerprint is final."""
+    makes Snakemake build index_city only after the photos exist, so its fingerprint is final.
+    """
     if SOURCE == "demo":
         return checkpoints.make_demo_city.get(city=wildcards.city).output[0]
     if SOURCE == "scrape":

@@ -18,13 +18,13 @@ rule plot_triage:
             category="Selection",
             labels={"figure": "entropy triage"},
         ),
-    params:
-        graphic_below=config["triage"]["graphic_below"],
-        photo_from=config["triage"]["photo_from"],
     log:
         "logs/plot_triage.log",
     conda:
         "../../envs/embed.yaml"
+    params:
+        graphic_below=config["triage"]["graphic_below"],
+        photo_from=config["triage"]["photo_from"],
     script:
         "../scripts/run_stage.py"
 

@@ -14,14 +14,14 @@ rule select_photos:
             labels={"table": "duplicate groups"},
         ),
         summary="results/selection/summary.json",
+    log:
+        "logs/select_photos.log",
+    conda:
+        "../../envs/scan.yaml"
     params:
         keep=config["triage"]["keep"],
         graphic_below=config["triage"]["graphic_below"],
         photo_from=config["triage"]["photo_from"],
         max_distance=config["duplicates"]["max_distance"],
-    log:
-        "logs/select_photos.log",
-    conda:
-        "../../envs/scan.yaml"
     script:
         "../scripts/run_stage.py"
