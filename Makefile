@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CORES  ?= 2
 
-.PHONY: demo test setup system-packages serve report clean-results
+.PHONY: demo test lint setup system-packages serve report clean-results
 
 demo: setup
 	$(BIN)/snakemake --cores $(CORES)
@@ -16,6 +16,14 @@ demo: setup
 
 test: system-packages setup
 	$(BIN)/python -m pytest
+
+# The rule files formatted as snakefmt has them, and Snakemake's linter content, on the tiny
+# .test/ config (also dry-run there, so a rule that cannot be planned fails here).
+TEST_CONFIG := $(CURDIR)/.test/config/config.yaml
+lint: setup
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakemake --lint --directory .test --configfile $(TEST_CONFIG)
+	$(BIN)/snakemake -n --quiet --directory .test --configfile $(TEST_CONFIG)
 
 setup: $(VENV)/.installed node_modules/leaflet/dist/leaflet.js
 
@@ -42,7 +50,7 @@ system-packages:
 	fi
 
 serve:
-	$(BIN)/python -m http.server --bind 127.0.0.1 --directory results/viewer 8000
+	$(BIN)/roomgrid serve --directory results/viewer --port 8000
 
 report:
 	$(BIN)/snakemake --cores $(CORES) --report report.html

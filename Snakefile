@@ -30,9 +30,9 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/viewer/index.html",
         "results/viewer/tiles",
         REPORT_PLOTS,
         FEATURE_PLOTS,
-    default_target: True

@@ -163,7 +163,7 @@ def run_grid(work: str, jobs: int) -> dict:
     xy = np.load(Path(work) / "tsne.npy")
     rows, cols = grid_shape(len(xy), 1.0)
     start = time.perf_counter()
-    cells = assign_cells(xy, rows, cols, method="auto", exact_max=3000, block_size=1024,
+    cells, _ = assign_cells(xy, rows, cols, method="auto", exact_max=3000, block_size=1024,
                          n_jobs=jobs, seed=0)
     seconds = time.perf_counter() - start
     quality = layout_quality(xy, cells, rows, cols)

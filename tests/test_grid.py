@@ -1,9 +1,12 @@
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.optimize import linear_sum_assignment
 
 from roomgrid.grid import (assign_blocks, assign_cells, assign_exact, cell_centres, grid_shape,
                            layout_quality, normalise_points)
+from roomgrid.io import read_json, write_table
+from roomgrid.stages import run_grid
 
 
 def clustered(n: int, seed: int = 0) -> np.ndarray:
@@ -91,7 +94,8 @@ def test_every_point_gets_a_distinct_cell(method, case):
         "single": np.array([[4.0, 2.0]]),
     }[case]
     rows, cols = grid_shape(n)
-    cells = assign_cells(points, rows, cols, method=method, block_size=128)
+    cells, used = assign_cells(points, rows, cols, method=method, block_size=128)
+    assert used == method
     assert_valid(cells, n, rows, cols)
 
 
@@ -100,7 +104,7 @@ def test_grid_shaped_input_is_reproduced(method):
     rows, cols = 30, 40
     perm = np.random.default_rng(2).permutation(rows * cols)
     points = cell_centres(rows, cols)[perm] * 7.0 - 3.0  # any scale and offset
-    cells = assign_cells(points, rows, cols, method=method, block_size=256)
+    cells, _ = assign_cells(points, rows, cols, method=method, block_size=256)
     np.testing.assert_array_equal(cells, perm)
 
 
@@ -132,12 +136,31 @@ def test_small_grids_are_solved_exactly_by_the_coarse_levels():
 
 
 def test_assign_cells_auto_switches_on_grid_size():
-    points = clustered(900, seed=7)
+    points = clustered(890, seed=7)
     rows, cols = grid_shape(len(points))
     exact = assign_exact(points, rows, cols)
-    np.testing.assert_array_equal(assign_cells(points, rows, cols, exact_max=1000), exact)
+    cells, used = assign_cells(points, rows, cols, exact_max=1000)
+    assert used == "exact"
+    np.testing.assert_array_equal(cells, exact)
+    # The grid has more cells than points: "auto" counts cells, so exact_max = n is too few.
+    assert rows * cols > len(points)
+    assert assign_cells(points, rows, cols, exact_max=len(points))[1] == "blocks"
     with pytest.raises(ValueError, match="method"):
         assign_cells(points, rows, cols, method="magic")
+
+
+def test_grid_facts_name_the_method_that_ran(tmp_path):
+    """grid.json must say "blocks" when the cells (not the photos) exceed exact_max."""
+    n = 150
+    rows, cols = grid_shape(n)
+    assert rows * cols > n  # 150 photos need a grid with spare cells
+    points = clustered(n, seed=9)
+    ids = [f"c/{i:03d}.jpg" for i in range(n)]
+    write_table(pd.DataFrame({"id": ids, "x": points[:, 0], "y": points[:, 1]}), tmp_path / "tsne.tsv")
+    write_table(pd.DataFrame({"id": ids, "city": "c", "selected": True}), tmp_path / "photos.tsv")
+    run_grid(tmp_path / "tsne.tsv", tmp_path / "photos.tsv", tmp_path / "grid.tsv",
+             tmp_path / "grid.json", method="auto", exact_max=n, block_size=64, aspect=1.0)
+    assert read_json(tmp_path / "grid.json")["method"] == "blocks"
 
 
 def test_layout_quality_identity_layout():

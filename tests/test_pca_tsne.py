@@ -111,6 +111,17 @@ def test_nearest_neighbours_exclude_self_and_stay_in_cluster():
     assert found[0, 0] == 1 and found[1, 0] == 0
 
 
+def test_approximate_neighbours_never_list_a_photo_as_its_own_look_alike():
+    """The Annoy path (forced by a low exact_max) with many identical rows."""
+    data, labels = clusters(n_per=100)
+    data[1::2] = data[::2]  # every photo has an identical twin
+    found = nearest_neighbours(data, k=5, exact_max=50)
+    assert found.shape == (300, 5)
+    assert all(i not in row for i, row in enumerate(found))
+    assert all(len(set(row)) == 5 for row in found)
+    assert (labels[found] == labels[:, None]).all()
+
+
 def test_randomized_pca_captures_the_same_variance_as_incremental(tmp_path):
     rng = np.random.default_rng(5)
     n = 700

@@ -8,14 +8,17 @@ import json
 import re
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import h5py
 import pytest
 import yaml
 
 from roomgrid.io import read_table
+from roomgrid.pca import read_embedding
 from roomgrid.tiles import TileGeometry
-from workflow_helpers import small_demo_config, snakemake_command
+from workflow_helpers import REPO, small_demo_config, snakemake_command
 
 pytestmark = pytest.mark.workflow
 
@@ -48,7 +51,8 @@ def planned_jobs(workdir, configs=("config.yaml",)):
 def built(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("workflow")
     (workdir / "config.yaml").write_text(yaml.safe_dump(CONFIG))
-    snakemake(workdir)
+    # Kept job scripts let test_each_rule_runs_with_only_its_conda_env_packages re-run every job.
+    snakemake(workdir, "--skip-script-cleanup")
     return workdir
 
 
@@ -89,6 +93,14 @@ def test_artifacts_agree_on_ids(built):
     neighbours = read_table(built / "results/embedding/neighbours.tsv")
     assert list(neighbours["id"]) == selected
     assert all(set(n.split()) <= set(selected) for n in neighbours["neighbours"])
+
+
+def test_the_configured_default_pca_method_ran(built):
+    """The test config leaves pca.method to config/config.yaml, so its default runs end to end."""
+    default = yaml.safe_load((REPO / "config/config.yaml").read_text())["pca"]["method"]
+    assert "method" not in CONFIG["pca"]
+    _, _, facts = read_embedding(built / "results/embedding/pca.h5")
+    assert facts["method"] == default
 
 
 def test_demo_problems_are_caught(built):
@@ -208,3 +220,78 @@ def test_a_folder_of_photos_is_read_in_place(built, tmp_path):
     assert list(photos.index) == list(demo.index)  # same ids as the demo source gives
     after = {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in images.rglob("*") if p.is_file()}
     assert after == before  # nothing moved, added or touched
+
+
+def rule_conda_envs() -> dict[str, Path]:
+    """Each rule's conda environment file, as its ``conda:`` directive names it."""
+    envs = {}
+    for smk in (REPO / "workflow/rules").glob("*.smk"):
+        for block in re.split(r"\n(?=(?:rule|checkpoint) )", smk.read_text()):
+            head = re.match(r"(?:rule|checkpoint) (\w+):", block)
+            env = re.search(r'conda:\s*\n\s*"([^"]+)"', block)
+            if head and env:
+                envs[head.group(1)] = (smk.parent / env.group(1)).resolve()
+    return envs
+
+
+def saved_job(script: Path):
+    """The Snakemake job object pickled into a job script's preamble."""
+    preamble = script.read_text().partition("######## snakemake preamble end")[0]
+    namespace = {"__file__": str(script)}
+    exec(preamble, namespace)
+    return namespace["snakemake"]
+
+
+def run_in_env(env_file: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    helper = Path(__file__).with_name("env_imports.py")
+    return subprocess.run([sys.executable, str(helper), str(env_file), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+# Rules this module's run has no labels for; tests/test_workflow_features.py runs them in their envs.
+CULLING_RULES = {"embed_labels", "predict_types", "plot_culling"}
+
+
+def rerun_jobs_in_their_envs(built, work) -> set[str]:
+    """What ``--use-conda`` would do, without conda: one job of each rule of the run in ``built``
+    again (in a copy, ``work``), each allowed to import only what its rule's envs/*.yaml provides.
+    Returns the rules that ran."""
+    shutil.copytree(built, work, symlinks=True)
+    envs = rule_conda_envs()
+    ran = set()
+    for script in sorted((work / ".snakemake/scripts").glob("*.py")):
+        job = saved_job(script)
+        if job.rule in ran:
+            continue
+        for output in job.output:  # as Snakemake does before a job
+            target = work / output
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+        done = run_in_env(envs[job.rule], str(script), cwd=work)
+        log = (work / job.log[0]).read_text() if job.log and (work / job.log[0]).exists() else ""
+        assert done.returncode == 0, f"{job.rule} in {envs[job.rule].name}:\n{done.stderr[-3000:]}\n{log[-3000:]}"
+        assert all((work / output).exists() for output in job.output), job.rule
+        ran.add(job.rule)
+    return ran
+
+
+def test_each_rule_runs_with_only_its_conda_env_packages(built, tmp_path):
+    envs = rule_conda_envs()
+    assert set(envs) >= {"scan_city", "reduce_pca", "render_tiles", "build_viewer", "scrape_city",
+                         "embed_city"}
+    ran = rerun_jobs_in_their_envs(built, tmp_path / "again")
+    # Scraping needs the network; its code must still import in its environment.
+    assert ran == set(envs) - {"scrape_city"} - CULLING_RULES
+    done = run_in_env(envs["scrape_city"], "--import", "roomgrid.scrape", cwd=tmp_path / "again")
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_a_missing_package_is_caught_by_the_env_check(tmp_path):
+    """The check above can fail: without lapjv in the environment the grid cannot be imported."""
+    env = tmp_path / "no_lapjv.yaml"
+    env.write_text(yaml.safe_dump({"channels": ["conda-forge"],
+                                   "dependencies": ["python=3.11", "numpy", "scipy", "pandas"]}))
+    done = run_in_env(env, "--import", "roomgrid.grid", cwd=tmp_path)
+    assert done.returncode != 0 and "No module named 'lapjv'" in done.stderr

@@ -13,7 +13,7 @@ import yaml
 
 from roomgrid.demo import make_demo_city
 from roomgrid.io import read_table
-from test_workflow import planned_jobs, snakemake
+from test_workflow import CULLING_RULES, planned_jobs, rerun_jobs_in_their_envs, snakemake
 from workflow_helpers import small_demo_config
 
 pytest.importorskip("onnxruntime", reason="CNN features need the [cnn] extra (make test installs it)")
@@ -55,7 +55,7 @@ def setup(tmp_path_factory):
                 shutil.copy(demo / city / name, labels / room_type / f"{city}-{name}")
     labels_before = digests(labels)
     (workdir / "config.yaml").write_text(yaml.safe_dump(CONFIG))
-    snakemake(workdir)
+    snakemake(workdir, "--skip-script-cleanup")
     return workdir, demo, labels_before
 
 
@@ -180,3 +180,7 @@ def test_a_new_labelled_photo_retrains_without_touching_the_features(built):
     finally:
         added.unlink()
     assert rules == GLOBAL_AFTER_SELECTION | {"embed_labels", "predict_types"}
+
+
+def test_culling_rules_run_with_only_their_conda_env_packages(built, tmp_path):
+    assert rerun_jobs_in_their_envs(built, tmp_path / "again") >= CULLING_RULES

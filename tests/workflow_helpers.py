@@ -19,7 +19,7 @@ def small_demo_config(cities, photos_per_city: int, *, n_components: int, perple
     """A demo small enough to build in seconds, with PCA and t-SNE sized to it."""
     return {"source": {"kind": "demo", "demo": {"cities": list(cities),
                                                 "photos_per_city": photos_per_city, "seed": 3}},
-            "pca": {"n_components": n_components, "batch_size": 30, "method": "incremental"},
+            "pca": {"n_components": n_components, "batch_size": 30},
             "tsne": {"perplexity": perplexity, "learning_rate": "auto", "n_iter": n_iter,
                      "early_exaggeration_iter": 100, "seed": 1, "initialization": "pca"},
             "tiles": {"cell_px": 64, "tile_px": 256, "quality": 80, "background": [24, 24, 24]}}

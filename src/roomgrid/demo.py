@@ -231,7 +231,7 @@ def _make_listing(rng: np.random.Generator, city: str, style: CityStyle) -> List
                    posted=str(posted))
 
 
-def plan_city(city: str, cities: Sequence[str], photos_per_city: int, seed: int = 0) -> CityPlan:
+def plan_city(city: str, cities: Sequence[str], photos_per_city: int, seed: int) -> CityPlan:
     """Decide names, listings, room types and palettes of ``city`` without rendering anything."""
     style = city_style(city, cities, seed)
     counts = extra_counts(photos_per_city, len(cities))
@@ -882,7 +882,7 @@ def _slug(city: str) -> str:
 
 
 def make_demo_city(city: str, out_dir: str | Path, *, cities: Sequence[str],
-                   photos_per_city: int, seed: int = 0) -> pd.DataFrame:
+                   photos_per_city: int, seed: int) -> pd.DataFrame:
     """Write one demo city folder: photos, problem files, ``listings.tsv``, ``demo_truth.tsv``.
 
     Parameters
@@ -915,53 +915,97 @@ def make_demo_city(city: str, out_dir: str | Path, *, cities: Sequence[str],
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     position = cities.index(city)
-    plan = plan_city(city, cities, photos_per_city, seed)
-    previous = plan_city(cities[position - 1], cities, photos_per_city, seed)
-    following = plan_city(cities[(position + 1) % len(cities)], cities, photos_per_city, seed)
-    plans = {p.city: p for p in (plan, previous, following)}
-
-    files: list[_File] = []
-    own_bytes: dict[str, bytes] = {}
-    for spec in tqdm(plan.photos, desc=f"demo {city}", unit="photo", leave=False):
-        own_bytes[spec.name] = encode_jpeg(render_photo(spec, plan.style, seed))
-        files.append(_File(spec.name, own_bytes[spec.name], "photo", spec.listing, spec.room_type))
-
-    def photo_bytes(spec: PhotoSpec) -> bytes:
-        if spec.city == city:
-            return own_bytes[spec.name]
-        return encode_jpeg(render_photo(spec, plans[spec.city].style, seed))
-
-    names = iter(zip(plan.extra_names, plan.extra_listings))
-    counts = plan.extra_counts
+    sources = _Sources(
+        seed, plan_city(city, cities, photos_per_city, seed),
+        plan_city(cities[position - 1], cities, photos_per_city, seed),
+        plan_city(cities[(position + 1) % len(cities)], cities, photos_per_city, seed))
+    files = sources.render_own_photos()
+    names = iter(zip(sources.plan.extra_names, sources.plan.extra_listings))
+    counts = sources.plan.extra_counts
+    # One generator, drawn from in this order, makes every planted problem reproducible.
     rng = _rng(seed, city, "extras")
+    files += _graphics(city, counts["graphic"], names, rng)
+    duplicates, used = _exact_duplicates(sources, counts["exact_duplicate"], names, rng)
+    files += duplicates
+    files += _near_duplicates(sources, counts["near_duplicate"], names, rng, used)
+    files += _unreadable_files(sources, names, rng)
+    files += _odd_files(sources, position * counts["odd"], counts["odd"], names, rng)
+    truth = _write_city(out_dir, sources.plan, files)
+    logger.info("demo city %s: %d files (%d photos) in %s", city, len(files), photos_per_city,
+                out_dir)
+    return truth
 
-    for k in range(counts["graphic"]):
+
+class _Sources:
+    """A city's plan and its neighbours' (the sources of cross-posted copies), and the bytes of
+    the city's own photos once rendered."""
+
+    def __init__(self, seed: int, plan: CityPlan, previous: CityPlan, following: CityPlan):
+        self.seed = seed
+        self.plan, self.previous, self.following = plan, previous, following
+        self.plans = {p.city: p for p in (plan, previous, following)}
+        self.own_bytes: dict[str, bytes] = {}
+
+    @property
+    def photos_per_city(self) -> int:
+        return len(self.plan.photos)
+
+    def render_own_photos(self) -> list[_File]:
+        files = []
+        for spec in tqdm(self.plan.photos, desc=f"demo {self.plan.city}", unit="photo", leave=False):
+            self.own_bytes[spec.name] = encode_jpeg(render_photo(spec, self.plan.style, self.seed))
+            files.append(_File(spec.name, self.own_bytes[spec.name], "photo", spec.listing,
+                               spec.room_type))
+        return files
+
+    def photo_bytes(self, spec: PhotoSpec) -> bytes:
+        if spec.city == self.plan.city:
+            return self.own_bytes[spec.name]
+        return encode_jpeg(render_photo(spec, self.plans[spec.city].style, self.seed))
+
+
+def _graphics(city: str, count: int, names, rng: np.random.Generator) -> list[_File]:
+    """Floor plans and adverts, alternating: low-entropy pictures triage must set aside."""
+    files = []
+    for k in range(count):
         name, listing = next(names)
         if k % 2 == 0:
             image, detail = render_floor_plan(rng), "floor-plan"
         else:
             image, detail = render_ad(rng, city), "ad"
         files.append(_File(name, encode_jpeg(image), "graphic", listing, detail=detail))
+    return files
 
+
+def _exact_duplicates(sources: _Sources, count: int, names, rng: np.random.Generator
+                      ) -> tuple[list[_File], set[tuple[str, int]]]:
+    """Byte-identical copies of the previous city's photos (cross-posted listings), and the
+    (city, photo index) pairs used, which near duplicates must not reuse."""
     # Skip 1.jpg as a source: its name is taken in every city, which would blur the truth.
-    sources = rng.choice(np.arange(1, photos_per_city), size=counts["exact_duplicate"],
-                         replace=False)
-    for index in sources:
-        spec = previous.photos[index]
+    chosen = rng.choice(np.arange(1, sources.photos_per_city), size=count, replace=False)
+    files = []
+    for index in chosen:
+        spec = sources.previous.photos[index]
         name, listing = next(names)
-        files.append(_File(name, photo_bytes(spec), "exact_duplicate", listing, spec.room_type,
-                           f"{spec.city}/{spec.name}", "cross-posted"))
+        files.append(_File(name, sources.photo_bytes(spec), "exact_duplicate", listing,
+                           spec.room_type, f"{spec.city}/{spec.name}", "cross-posted"))
+    return files, {(sources.previous.city, int(i)) for i in chosen}
 
-    used: set[tuple[str, int]] = {(previous.city, int(i)) for i in sources}
-    for k in range(counts["near_duplicate"]):
+
+def _near_duplicates(sources: _Sources, count: int, names, rng: np.random.Generator,
+                     used: set[tuple[str, int]]) -> list[_File]:
+    """Re-saved copies (lower quality, smaller, cropped) of this city's and the next city's
+    photos, each within NEAR_DHASH_LIMIT dHash bits of its original."""
+    files = []
+    for k in range(count):
         variant = NEAR_DETAILS[k % len(NEAR_DETAILS)]
-        source_plan = plan if k % 2 == 0 else following
+        source_plan = sources.plan if k % 2 == 0 else sources.following
         name, listing = next(names)
-        for index in rng.permutation(np.arange(1, photos_per_city)):
+        for index in rng.permutation(np.arange(1, sources.photos_per_city)):
             spec = source_plan.photos[index]
             if (spec.city, spec.index) in used:
                 continue
-            original = photo_bytes(spec)
+            original = sources.photo_bytes(spec)
             copy = _near_duplicate(original, variant)
             if _dhash(original) - _dhash(copy) <= NEAR_DHASH_LIMIT:
                 break
@@ -971,36 +1015,52 @@ def make_demo_city(city: str, out_dir: str | Path, *, cities: Sequence[str],
         used.add((spec.city, spec.index))
         files.append(_File(name, copy, "near_duplicate", listing, spec.room_type,
                            f"{spec.city}/{spec.name}", variant))
+    return files
 
+
+def _unreadable_files(sources: _Sources, names, rng: np.random.Generator) -> list[_File]:
+    """One file per UNREADABLE_DETAILS: empty, a truncated JPEG, an HTML error page."""
+    files = []
     for detail in UNREADABLE_DETAILS:
         name, listing = next(names)
         if detail == "zero-byte":
             data = b""
         elif detail == "truncated":
-            whole = own_bytes[plan.photos[int(rng.integers(1, photos_per_city))].name]
+            whole = sources.own_bytes[
+                sources.plan.photos[int(rng.integers(1, sources.photos_per_city))].name]
             data = whole[: len(whole) // 2]
         else:
             data = _ERROR_PAGE
         files.append(_File(name, data, "unreadable", listing, detail=detail))
+    return files
 
-    per_city = counts["odd"]
-    for j in range(per_city):
-        detail = ODD_DETAILS[(position * per_city + j) % len(ODD_DETAILS)]
+
+def _odd_files(sources: _Sources, first: int, count: int, names, rng: np.random.Generator
+               ) -> list[_File]:
+    """Readable photos in formats that need care (CMYK, RGBA PNG, EXIF rotation, 16-bit,
+    animated GIF), taking ODD_DETAILS in turn from position ``first`` so cities share them out."""
+    plan = sources.plan
+    files = []
+    for j in range(count):
+        detail = ODD_DETAILS[(first + j) % len(ODD_DETAILS)]
         name, listing = next(names)
-        specs = [PhotoSpec(city=city, index=photos_per_city + 2 * j + frame, name=name,
+        specs = [PhotoSpec(city=plan.city, index=sources.photos_per_city + 2 * j + frame, name=name,
                            room_type=str(rng.choice(ROOM_TYPES, p=plan.style.room_weights)),
                            palette=plan.style.palettes[0], listing=listing, look_key=listing)
                  for frame in range(2)]
-        first, second = (render_photo(s, plan.style, seed) for s in specs)
-        data, suffix = _odd_file(detail, first, second, rng)
+        frame_one, frame_two = (render_photo(s, plan.style, sources.seed) for s in specs)
+        data, suffix = _odd_file(detail, frame_one, frame_two, rng)
         name = name.removesuffix("_600x450.jpg") + suffix
         files.append(_File(name, data, "odd", listing, specs[0].room_type, detail=detail))
+    return files
 
+
+def _write_city(out_dir: Path, plan: CityPlan, files: list[_File]) -> pd.DataFrame:
+    """Write the files, ``listings.tsv`` and ``demo_truth.tsv``; return the truth table."""
     for item in files:
         with atomic_path(out_dir / item.name) as tmp:
             tmp.write_bytes(item.data)
-
-    slug = _slug(city)
+    slug = _slug(plan.city)
     rows = []
     for item in files:
         listing = plan.listings[item.listing]
@@ -1015,6 +1075,4 @@ def make_demo_city(city: str, out_dir: str | Path, *, cities: Sequence[str],
                            "duplicate_of": f.duplicate_of, "detail": f.detail} for f in files],
                          columns=TRUTH_COLUMNS)
     write_table(truth, out_dir / "demo_truth.tsv")
-    logger.info("demo city %s: %d files (%d photos) in %s", city, len(files), photos_per_city,
-                out_dir)
     return truth

@@ -239,7 +239,7 @@ def assign_blocks(points: np.ndarray, rows: int, cols: int, *, block_size: int =
 
 def assign_cells(points: np.ndarray, rows: int, cols: int, *, method: str = "auto",
                  exact_max: int = 3000, block_size: int = 1024, n_jobs: int = 1,
-                 seed: int = 0) -> np.ndarray:
+                 seed: int = 0) -> tuple[np.ndarray, str]:
     """Assign every point its own grid cell, exactly when small, blockwise when large.
 
     Parameters
@@ -258,13 +258,16 @@ def assign_cells(points: np.ndarray, rows: int, cols: int, *, method: str = "aut
     -------
     cells : ndarray of shape (n,), int64
         Distinct cell ids ``row * cols + col``.
+    method : str
+        The method that ran, "exact" or "blocks" (what "auto" chose), for the run's records.
     """
     if method == "auto":
         method = "exact" if rows * cols <= min(exact_max, LAPJV_MAX_SIZE) else "blocks"
     if method == "exact":
-        return assign_exact(points, rows, cols)
+        return assign_exact(points, rows, cols), method
     if method == "blocks":
-        return assign_blocks(points, rows, cols, block_size=block_size, n_jobs=n_jobs, seed=seed)
+        return assign_blocks(points, rows, cols, block_size=block_size, n_jobs=n_jobs,
+                             seed=seed), method
     raise ValueError(f"unknown method {method!r}; expected 'auto', 'exact' or 'blocks'")
 
 

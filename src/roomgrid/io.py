@@ -106,6 +106,11 @@ def as_whole_numbers(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFram
     return frame.astype(whole)
 
 
+def read_json(path: str | os.PathLike):
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
 def write_json(data, path: str | os.PathLike) -> None:
     """Write JSON atomically, indented for people who open it."""
     with atomic_path(path) as tmp:

@@ -133,7 +133,7 @@ METHODS = {"incremental": fit_transform_incremental, "randomized": fit_transform
 
 
 def reduce(reader: StackReader, n_components: int = 150, batch_size: int = 1000,
-           method: str = "incremental") -> tuple[np.ndarray, dict]:
+           method: str = "randomized") -> tuple[np.ndarray, dict]:
     if method not in METHODS:
         raise ValueError(f"unknown PCA method {method!r}; choose from {sorted(METHODS)}")
     coords, info = METHODS[method](reader, n_components, batch_size)

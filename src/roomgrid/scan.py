@@ -128,9 +128,3 @@ class _BufferedRows:
     def close(self) -> None:
         self.flush()
         self.dataset.resize(self.written, axis=0)
-
-
-def read_ids(h5_path: str | os.PathLike) -> np.ndarray:
-    """The ``ids`` dataset of a stacks or thumbs file, as Python strings."""
-    with h5py.File(h5_path, "r") as handle:
-        return handle["ids"].asstr()[:]

@@ -1,35 +1,232 @@
-"""File-level entry points of the global stages: read the previous stage's files, call the stage's
-module, write this stage's files. Snakemake scripts call these and nothing else."""
+"""One adapter per Snakemake rule, named after the rule, and the file-level stage functions they
+call.
+
+Every rule's ``script:`` is ``workflow/scripts/run_stage.py``, which calls :func:`run_rule`; that
+looks up the function named after the job's rule here and hands it Snakemake's job object. An
+adapter only unpacks the job (input, output, params, wildcards, threads) into a stage call.
+
+Each function imports what its stage needs when it runs, never at module level: rules run in
+different conda environments (``envs/*.yaml``), and the viewer's environment, for one, has no
+lapjv, scikit-learn or openTSNE.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+from pathlib import Path
 from typing import Mapping, Sequence
-
-import numpy as np
-import pandas as pd
-
-from . import grid as grid_mod
-from . import pca, tsne
-from .io import read_table, write_json, write_table
-from .stackreader import StackReader
-from .tiles import TileGeometry, render_tiles
-from .viewer import build_viewer
 
 logger = logging.getLogger(__name__)
 
 
-def selected_photos(photos_tsv: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
+def run_rule(job) -> None:
+    """Run the adapter named after ``job.rule`` with the job's log file receiving its logging."""
+    from .runlog import logged
+
+    adapter = RULES.get(job.rule)
+    if adapter is None:
+        raise LookupError(f"no stage adapter for rule {job.rule!r}; add one to roomgrid.stages.RULES")
+    with logged(job.log[0] if job.log else None):
+        adapter(job)
+
+
+# --- sources ---------------------------------------------------------------------------------
+
+def make_demo_city(job) -> None:
+    from .demo import make_demo_city as generate
+
+    generate(job.wildcards.city, job.output[0], **job.params)
+
+
+def scrape_city(job) -> None:
+    from .scrape import scrape_city as scrape
+
+    scrape(job.wildcards.city, Path(job.output[0]).parent, job.params.settings)
+
+
+def index_city(job) -> None:
+    from .io import write_table
+    from .sources import index_city as index, metadata_for_city
+
+    city = job.wildcards.city
+    metadata = metadata_for_city(job.input.metadata or None, city)
+    table = index(city, job.params.city_dir, metadata=metadata)
+    write_table(table, job.output[0])
+    logger.info("%s: %d photos indexed", city, len(table))
+
+
+# --- per-city scan and selection -------------------------------------------------------------
+
+def scan_city(job) -> None:
+    from .scan import ScanSettings, scan_city as scan
+
+    scan(job.input[0], job.output.scan, job.output.stacks, job.output.thumbs,
+         ScanSettings(**dict(job.params.items())))
+
+
+def select_photos(job) -> None:
+    from .io import read_table
+    from .select import read_exclusions, select_photos as select, write_selection
+
+    p, i = job.params, job.input
+    table, duplicates = select(
+        i.photos, i.scans, keep_bins=p.keep, graphic_below=p.graphic_below,
+        photo_from=p.photo_from, max_distance=p.max_distance,
+        exclusions=read_exclusions(i.exclusions or None),
+        clusters=read_table(i.clusters, ["id", "cluster"]) if i.clusters else None,
+        predictions=read_table(i.predictions) if i.predictions else None,
+        cull_drop=p.cull_drop, cull_threshold=p.cull_threshold)
+    write_selection(table, duplicates, job.output.photos, job.output.duplicates, job.output.summary)
+
+
+# --- what photos show: CNN features, clusters, culling -----------------------------------------
+
+def export_cnn(job) -> None:
+    from .cnn import export_onnx
+
+    p = job.params
+    export_onnx(job.output[0], model=p.model, input_px=p.input_px, weights=p.weights)
+
+
+def embed_city(job) -> None:
+    from .cnn import EmbedSettings, embed_city as embed
+
+    p = job.params
+    settings = EmbedSettings(threads=job.threads, device=p.device, batch_size=p.batch_size,
+                             draft=p.draft, max_pixels=p.max_pixels)
+    embed(job.input.photos, job.input.scan, job.input.model, job.output[0], settings)
+
+
+def cluster_photos(job) -> None:
+    p = job.params
+    run_clusters(dict(zip(p.cities, job.input.scans)), dict(zip(p.cities, job.input.features)),
+                 job.output.table, job.output.facts, dataset=p.dataset, k=p.k, seed=p.seed)
+
+
+def embed_labels(job) -> None:
+    from .cull import embed_label_folder
+    from .io import write_table
+
+    p = job.params
+    files = embed_label_folder(p.labels_dir, job.output.features, kind=p.kind,
+                               model_onnx=job.input.model or None, threads=job.threads,
+                               device=p.device, stack=p.stack, max_pixels=p.max_pixels)
+    write_table(files, job.output.files)
+
+
+def predict_types(job) -> None:
+    p, i = job.params, job.input
+    run_predict_types(dict(zip(p.cities, i.scans)), dict(zip(p.cities, i.features)),
+                      job.output.predictions, job.output.metrics, dataset=p.dataset,
+                      labels_csv=i.labels_csv or None, labels_h5=i.labels_h5 or None,
+                      clusters_tsv=i.clusters or None, cluster_labels=p.cluster_labels,
+                      cluster_examples=p.cluster_examples)
+
+
+# --- embedding and layout ----------------------------------------------------------------------
+
+def reduce_pca(job) -> None:
+    p = job.params
+    run_pca(job.input.photos, dict(zip(p.cities, job.input.features)), job.output[0],
+            n_components=p.n_components, batch_size=p.batch_size, method=p.method,
+            dataset=p.dataset)
+
+
+def embed_tsne(job) -> None:
+    run_tsne(job.input[0], job.output.points, job.output.facts, n_jobs=job.threads, **job.params)
+
+
+def find_neighbours(job) -> None:
+    run_neighbours(job.input[0], job.output[0], k=job.params.k, seed=job.params.seed,
+                   n_jobs=job.threads)
+
+
+def assign_grid(job) -> None:
+    run_grid(job.input.points, job.input.photos, job.output.cells, job.output.facts,
+             n_jobs=job.threads, **job.params)
+
+
+# --- map ---------------------------------------------------------------------------------------
+
+def render_tiles(job) -> None:
+    p = job.params
+    run_tiles(job.input.cells, job.input.facts, dict(zip(p.cities, job.input.thumbs)), job.output[0],
+              cell_px=p.cell_px, tile_px=p.tile_px, quality=p.quality, background=p.background,
+              n_jobs=job.threads)
+
+
+def build_viewer(job) -> None:
+    p = job.params
+    run_viewer(job.input.cells, job.input.facts, job.input.photos, job.input.neighbours,
+               job.output.page, cell_px=p.cell_px, tile_px=p.tile_px, title=p.title,
+               leaflet_dir=p.leaflet_dir, photo_roots=p.city_dirs)
+
+
+# --- report figures ----------------------------------------------------------------------------
+
+def plot_triage(job) -> None:
+    from .io import read_json, read_table
+    from .report import plot_triage as plot
+
+    plot(read_table(job.input.photos), read_json(job.input.summary), job.output[0], **job.params)
+
+
+def plot_pca_variance(job) -> None:
+    from .pca import read_embedding
+    from .report import plot_pca_variance as plot
+
+    _, _, facts = read_embedding(job.input[0])
+    plot(facts["explained_variance_ratio"], job.output[0])
+
+
+def plot_layout(job) -> None:
+    from .io import read_json, read_table
+    from .report import plot_layout as plot
+
+    plot(read_table(job.input.points), read_table(job.input.cells), read_json(job.input.facts),
+         read_json(job.input.tsne), job.output[0])
+
+
+def plot_clusters(job) -> None:
+    from .io import read_json, read_table
+    from .report_cull import plot_clusters as plot
+
+    plot(read_table(job.input.table), read_json(job.input.facts),
+         dict(zip(job.params.cities, job.input.thumbs)), job.output[0], names=job.params.names)
+
+
+def plot_culling(job) -> None:
+    from .io import read_json
+    from .report_cull import plot_culling as plot
+
+    plot(read_json(job.input.metrics), read_json(job.input.summary), job.output[0])
+
+
+RULES = {adapter.__name__: adapter for adapter in (
+    make_demo_city, scrape_city, index_city, scan_city, select_photos, export_cnn, embed_city,
+    cluster_photos, embed_labels, predict_types, reduce_pca, embed_tsne, find_neighbours,
+    assign_grid, render_tiles, build_viewer, plot_triage, plot_pca_variance, plot_layout,
+    plot_clusters, plot_culling)}
+
+
+# --- file-level stages (callable without Snakemake) ----------------------------------------------
+
+def selected_photos(photos_tsv: str | os.PathLike, columns: list[str] | None = None):
     """The placed photos, in id order: the row order of every global artifact. Reading only the
     ``columns`` a stage needs keeps 125k-row tables small."""
+    from .io import read_table
+
     table = read_table(photos_tsv, None if columns is None else ["id", "selected", *columns])
     return table[table["selected"].astype(bool)].sort_values("id").reset_index(drop=True)
 
 
-def readable_photos(scans: Mapping[str, str]) -> pd.DataFrame:
+def readable_photos(scans: Mapping[str, str]):
     """``id``, ``city``, ``sha256`` of every photo the scan could read (all have features), by id."""
+    import pandas as pd
+
+    from .io import read_table
+
     tables = [read_table(path, ["id", "status", "sha256"]).assign(city=city)
               for city, path in scans.items()]
     table = pd.concat(tables, ignore_index=True)
@@ -40,6 +237,8 @@ def readable_photos(scans: Mapping[str, str]) -> pd.DataFrame:
 def run_clusters(scans: Mapping[str, str], features: Mapping[str, str], out_tsv, out_json, *,
                  dataset: str, k: int, seed: int) -> None:
     from .clusters import fit_clusters
+    from .io import write_json, write_table
+    from .stackreader import StackReader
 
     photos = readable_photos(scans)
     with StackReader(features, photos["id"], photos["city"], dataset=dataset) as reader:
@@ -52,6 +251,7 @@ def run_predict_types(scans: Mapping[str, str], features: Mapping[str, str], out
                       dataset: str, labels_csv=None, labels_h5=None, clusters_tsv=None,
                       cluster_labels=None, cluster_examples: int = 200) -> None:
     from .cull import cull_photos
+    from .io import read_table, write_json, write_table
 
     photos = readable_photos(scans)
     table, metrics = cull_photos(
@@ -66,6 +266,9 @@ def run_predict_types(scans: Mapping[str, str], features: Mapping[str, str], out
 
 def run_pca(photos_tsv, features: Mapping[str, str], out_h5, *, n_components: int,
             batch_size: int, method: str, dataset: str = "stacks") -> None:
+    from . import pca
+    from .stackreader import StackReader
+
     chosen = selected_photos(photos_tsv, ["city"])
     with StackReader(features, chosen["id"], chosen["city"], dataset=dataset) as reader:
         coords, info = pca.reduce(reader, n_components, batch_size, method)
@@ -73,58 +276,73 @@ def run_pca(photos_tsv, features: Mapping[str, str], out_h5, *, n_components: in
 
 
 def run_tsne(pca_h5, out_tsv, out_json, *, n_jobs: int = 1, **settings) -> None:
-    ids, coords, _ = pca.read_embedding(pca_h5)
-    xy, info = tsne.embed(coords, n_jobs=n_jobs, **settings)
+    import pandas as pd
+
+    from .io import write_json, write_table
+    from .pca import read_embedding
+    from .tsne import embed
+
+    ids, coords, _ = read_embedding(pca_h5)
+    xy, info = embed(coords, n_jobs=n_jobs, **settings)
     write_table(pd.DataFrame({"id": ids, "x": xy[:, 0], "y": xy[:, 1]}), out_tsv)
     write_json(info, out_json)
 
 
-def run_neighbours(pca_h5, out_tsv, *, k: int, seed: int = 42, n_jobs: int = 1) -> None:
-    ids, coords, _ = pca.read_embedding(pca_h5)
-    found = tsne.nearest_neighbours(coords, k, seed=seed, n_jobs=n_jobs)
+def run_neighbours(pca_h5, out_tsv, *, k: int, seed: int, n_jobs: int = 1) -> None:
+    import pandas as pd
+
+    from .io import write_table
+    from .pca import read_embedding
+    from .tsne import nearest_neighbours
+
+    ids, coords, _ = read_embedding(pca_h5)
+    found = nearest_neighbours(coords, k, seed=seed, n_jobs=n_jobs)
     neighbours = [" ".join(ids[row]) for row in found]
     write_table(pd.DataFrame({"id": ids, "neighbours": neighbours}), out_tsv)
 
 
 def run_grid(tsne_tsv, photos_tsv, out_tsv, out_json, *, method: str, exact_max: int,
              block_size: int, aspect: float, seed: int = 0, n_jobs: int = 1) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from . import grid
+    from .io import read_table, write_json, write_table
+
     points = read_table(tsne_tsv)
     cities = selected_photos(photos_tsv, ["city"]).set_index("id")["city"]
     xy = points[["x", "y"]].to_numpy(dtype=np.float64)
-    rows, cols = grid_mod.grid_shape(len(xy), aspect)
-    cells = grid_mod.assign_cells(xy, rows, cols, method=method, exact_max=exact_max,
-                                  block_size=block_size, n_jobs=n_jobs, seed=seed)
-    quality = grid_mod.layout_quality(xy, cells, rows, cols)
+    rows, cols = grid.grid_shape(len(xy), aspect)
+    cells, used = grid.assign_cells(xy, rows, cols, method=method, exact_max=exact_max,
+                                    block_size=block_size, n_jobs=n_jobs, seed=seed)
+    quality = grid.layout_quality(xy, cells, rows, cols)
     table = pd.DataFrame({"id": points["id"], "city": points["id"].map(cities),
                           "row": cells // cols, "col": cells % cols})
     write_table(table, out_tsv)
-    used = "exact" if method == "exact" or (method == "auto" and len(xy) <= exact_max) else "blocks"
     write_json({"rows": int(rows), "cols": int(cols), "n": int(len(xy)), "method": used,
                 "quality": {k: float(v) for k, v in quality.items()}}, out_json)
     logger.info("grid %dx%d for %d photos (%s): %s", rows, cols, len(xy), used, quality)
 
 
-def city_paths(pattern: str, cities: Sequence[str]) -> dict[str, str]:
-    return {city: pattern.format(city=city) for city in cities}
-
-
-def _grid_facts(facts_json) -> dict:
-    with open(facts_json) as handle:
-        return json.load(handle)
-
-
 def run_tiles(cells_tsv, facts_json, thumbs: Mapping[str, str], out_dir, *, cell_px: int,
               tile_px: int, quality: int, background: Sequence[int], n_jobs: int = 1) -> dict:
-    facts = _grid_facts(facts_json)
-    return render_tiles(read_table(cells_tsv), thumbs, out_dir, cell_px=cell_px,
-                        shape=(facts["rows"], facts["cols"]), quality=quality, tile_px=tile_px,
-                        background=tuple(background), n_jobs=n_jobs)
+    from .io import read_json, read_table
+    from .tiles import render_tiles as render
+
+    facts = read_json(facts_json)
+    return render(read_table(cells_tsv), thumbs, out_dir, cell_px=cell_px,
+                  shape=(facts["rows"], facts["cols"]), quality=quality, tile_px=tile_px,
+                  background=tuple(background), n_jobs=n_jobs)
 
 
 def run_viewer(cells_tsv, facts_json, photos_tsv, neighbours_tsv, page_html, *, cell_px: int,
                tile_px: int, title: str, leaflet_dir, photo_roots: Mapping[str, str]) -> None:
-    facts = _grid_facts(facts_json)
+    from .io import read_json, read_table
+    from .tiles import TileGeometry
+    from .viewer import build_viewer as build
+
+    facts = read_json(facts_json)
     geometry = TileGeometry(facts["rows"], facts["cols"], cell_px, tile_px)
-    build_viewer(read_table(cells_tsv), selected_photos(photos_tsv), read_table(neighbours_tsv),
-                 os.path.dirname(page_html), geometry=geometry, leaflet_dir=leaflet_dir,
-                 photo_roots=photo_roots, title=title)
+    build(read_table(cells_tsv), selected_photos(photos_tsv), read_table(neighbours_tsv),
+          os.path.dirname(page_html), geometry=geometry, leaflet_dir=leaflet_dir,
+          photo_roots=photo_roots, title=title)

@@ -331,7 +331,7 @@ def _split_zoom(geometry: TileGeometry, n_jobs: int) -> int:
 
 def render_tiles(grid: pd.DataFrame, thumbs_paths: Mapping[str, os.PathLike | str],
                  out_dir: os.PathLike | str, *, cell_px: int,
-                 shape: tuple[int, int] | None = None, quality: int = 85, tile_px: int = 256,
+                 shape: tuple[int, int] | None = None, quality: int = 80, tile_px: int = 256,
                  background: tuple[int, int, int] = (24, 24, 24), n_jobs: int = 1) -> dict:
     """Write the JPEG tile pyramid ``out_dir/{z}/{x}/{y}.jpg`` for a photo grid.
 
@@ -352,7 +352,7 @@ def render_tiles(grid: pd.DataFrame, thumbs_paths: Mapping[str, os.PathLike | st
         Side of a cell at the deepest zoom.
     shape : (rows, cols), optional
         Grid shape (from ``grid.json``); defaults to the extent of ``grid``.
-    quality : int, default 85
+    quality : int, default 80
         JPEG quality.
     tile_px : int, default 256
         Tile side.

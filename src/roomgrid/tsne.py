@@ -44,22 +44,26 @@ def embed(coords: np.ndarray, *, perplexity: float = 30.0, learning_rate: float 
     return np.asarray(embedding, dtype=np.float64), info
 
 
-def nearest_neighbours(coords: np.ndarray, k: int = 8, *, seed: int = 42, n_jobs: int = 1) -> np.ndarray:
+def nearest_neighbours(coords: np.ndarray, k: int = 8, *, seed: int = 42, n_jobs: int = 1,
+                       exact_max: int = EXACT_NEIGHBOURS_MAX) -> np.ndarray:
     """Indices (n, k') of each row's nearest other rows, nearest first, k' = min(k, n - 1).
 
-    Exact for small sets; Annoy (as openTSNE uses for its affinities) for large ones.
+    Exact up to ``exact_max`` rows; Annoy (as openTSNE uses for its affinities) beyond.
     """
     n = len(coords)
     k = min(k, n - 1)
     if k <= 0:
         return np.empty((n, 0), dtype=np.int64)
-    if n <= EXACT_NEIGHBOURS_MAX:
+    if n <= exact_max:
         finder = NearestNeighbors(n_neighbors=k + 1, n_jobs=n_jobs).fit(coords)
         _, found = finder.kneighbors(coords)
         return _drop_self(found, k)
-    found, _ = Annoy(np.ascontiguousarray(coords, dtype=np.float32), k, n_jobs=n_jobs,
-                     random_state=seed).build()
-    return found.astype(np.int64)
+    # openTSNE's Annoy drops the first hit of each row as "self"; among identical rows that first
+    # hit may be another row, leaving the row itself in the list. One spare hit lets _drop_self
+    # remove the row itself wherever it is.
+    found, _ = Annoy(np.ascontiguousarray(coords, dtype=np.float32), min(k + 1, n - 1),
+                     n_jobs=n_jobs, random_state=seed).build()
+    return _drop_self(found, k)
 
 
 def _drop_self(found: np.ndarray, k: int) -> np.ndarray:

@@ -14,6 +14,7 @@ import yaml
 
 from fakesite import PAGES, fast_settings, photo_bytes
 from roomgrid.io import read_table
+from roomgrid.cli import main as roomgrid_command
 from roomgrid.scrape.__main__ import main
 from roomgrid.scrape import (MANIFEST_COLUMNS, AreaStopped, areas_to_scrape, load_areas,
                              resolve_settings, scrape_city)
@@ -506,3 +507,11 @@ def test_2023_gallery_area_keeps_the_neighbourhood(fake_craigslist, tmp_path):
     assert list(zip(manifest["file"], manifest["neighbourhood"].fillna(""))) == [
         ("00u0u_peabodySquare1_0t20CI_600x450.jpg", "Peabody"),
         ("00v0v_studioPond01_0t20CI_600x450.jpg", "")]
+
+
+    # the installed command does the same
+    assert roomgrid_command(["scrape", "boston", str(tmp_path / "again"), "--settings",
+                             str(settings_file)]) == 0
+    assert "boston: 4 photos" in capsys.readouterr().out
+    assert roomgrid_command(["scrape", "sfbay", str(tmp_path / "sfbay2"), "--settings",
+                             str(settings_file)]) == 2

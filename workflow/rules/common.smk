@@ -1,11 +1,11 @@
 import re
 
-from pathlib import Path
-
 from roomgrid.config import validate_config
 from roomgrid.sources import discover_cities, folder_fingerprint
 
-validate_config(config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml"))
+validate_config(
+    config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")
+)
 
 SOURCE = config["source"]["kind"]
 
@@ -16,7 +16,9 @@ def source_cities():
     if SOURCE == "folder":
         folder = config["source"].get("folder") or {}
         if not folder.get("images_dir"):
-            raise ValueError("config key source.folder.images_dir must be set when source.kind is folder")
+            raise ValueError(
+                "config key source.folder.images_dir must be set when source.kind is folder"
+            )
         return list(folder.get("cities") or discover_cities(folder["images_dir"]))
     from roomgrid.scrape import areas_to_scrape
 
@@ -42,7 +44,8 @@ def city_dir(city):
 
 def city_source(wildcards):
     """The job or folder a city's photos come from: index_city's input. Asking the checkpoint
-    makes Snakemake build index_city only after the photos exist, so its fingerprint is final."""
+    makes Snakemake build index_city only after the photos exist, so its fingerprint is final.
+    """
     if SOURCE == "demo":
         return checkpoints.make_demo_city.get(city=wildcards.city).output[0]
     if SOURCE == "scrape":
@@ -75,7 +78,9 @@ CULL = config["cull"]
 CULLING = bool(CULL["labels_dir"] or CULL["labels_csv"] or CULL["cluster_labels"])
 CLUSTERING = config["clusters"]["k"] > 0 or bool(CULL["cluster_labels"])
 if CULL["cluster_labels"] and config["clusters"]["k"] == 0:
-    raise ValueError("config key cull.cluster_labels names clusters, but clusters.k is 0")
+    raise ValueError(
+        "config key cull.cluster_labels names clusters, but clusters.k is 0"
+    )
 
 
 def feature_files():

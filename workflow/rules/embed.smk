@@ -7,23 +7,23 @@ rule reduce_pca:
         features=feature_files(),
     output:
         "results/embedding/pca.h5",
+    log:
+        "logs/reduce_pca.log",
+    benchmark:
+        "results/benchmarks/reduce_pca.tsv"
+    conda:
+        "../../envs/embed.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
     params:
         cities=CITIES,
         dataset=FEATURE_DATASET,
         n_components=config["pca"]["n_components"],
         batch_size=config["pca"]["batch_size"],
         method=config["pca"]["method"],
-    log:
-        "logs/reduce_pca.log",
-    benchmark:
-        "results/benchmarks/reduce_pca.tsv"
-    threads: 2
-    resources:
-        mem_mb=4000,
-    conda:
-        "../../envs/embed.yaml"
     script:
-        "../scripts/reduce_pca.py"
+        "../scripts/run_stage.py"
 
 
 rule embed_tsne:
@@ -32,6 +32,15 @@ rule embed_tsne:
     output:
         points="results/embedding/tsne.tsv",
         facts="results/embedding/tsne.json",
+    log:
+        "logs/embed_tsne.log",
+    benchmark:
+        "results/benchmarks/embed_tsne.tsv"
+    conda:
+        "../../envs/embed.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
     params:
         perplexity=config["tsne"]["perplexity"],
         learning_rate=config["tsne"]["learning_rate"],
@@ -39,17 +48,8 @@ rule embed_tsne:
         early_exaggeration_iter=config["tsne"]["early_exaggeration_iter"],
         seed=config["tsne"]["seed"],
         initialization=config["tsne"]["initialization"],
-    log:
-        "logs/embed_tsne.log",
-    benchmark:
-        "results/benchmarks/embed_tsne.tsv"
-    threads: 2
-    resources:
-        mem_mb=4000,
-    conda:
-        "../../envs/embed.yaml"
     script:
-        "../scripts/embed_tsne.py"
+        "../scripts/run_stage.py"
 
 
 rule find_neighbours:
@@ -57,16 +57,16 @@ rule find_neighbours:
         "results/embedding/pca.h5",
     output:
         "results/embedding/neighbours.tsv",
+    log:
+        "logs/find_neighbours.log",
+    conda:
+        "../../envs/embed.yaml"
+    threads: 2
     params:
         k=config["neighbours"]["k"],
         seed=config["tsne"]["seed"],
-    log:
-        "logs/find_neighbours.log",
-    threads: 2
-    conda:
-        "../../envs/embed.yaml"
     script:
-        "../scripts/find_neighbours.py"
+        "../scripts/run_stage.py"
 
 
 rule assign_grid:
@@ -76,17 +76,17 @@ rule assign_grid:
     output:
         cells="results/layout/grid.tsv",
         facts="results/layout/grid.json",
+    log:
+        "logs/assign_grid.log",
+    benchmark:
+        "results/benchmarks/assign_grid.tsv"
+    conda:
+        "../../envs/embed.yaml"
+    threads: 2
     params:
         method=config["grid"]["method"],
         exact_max=config["grid"]["exact_max"],
         block_size=config["grid"]["block_size"],
         aspect=config["grid"]["aspect"],
-    log:
-        "logs/assign_grid.log",
-    benchmark:
-        "results/benchmarks/assign_grid.tsv"
-    threads: 2
-    conda:
-        "../../envs/embed.yaml"
     script:
-        "../scripts/assign_grid.py"
+        "../scripts/run_stage.py"

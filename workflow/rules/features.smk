@@ -5,16 +5,16 @@
 rule export_cnn:
     output:
         "results/model/cnn.onnx",
-    params:
-        model=config["features"]["cnn"]["model"],
-        input_px=config["features"]["cnn"]["input_px"],
-        weights=config["features"]["cnn"]["weights"],
     log:
         "logs/export_cnn.log",
     conda:
         "../../envs/cnn.yaml"
+    params:
+        model=config["features"]["cnn"]["model"],
+        input_px=config["features"]["cnn"]["input_px"],
+        weights=config["features"]["cnn"]["weights"],
     script:
-        "../scripts/export_cnn.py"
+        "../scripts/run_stage.py"
 
 
 rule embed_city:
@@ -24,22 +24,22 @@ rule embed_city:
         model="results/model/cnn.onnx",
     output:
         "results/cities/{city}/cnn.h5",
+    log:
+        "logs/embed_city/{city}.log",
+    benchmark:
+        "results/benchmarks/embed_city/{city}.tsv"
+    conda:
+        "../../envs/cnn.yaml"
+    threads: 2
+    resources:
+        mem_mb=1500,
     params:
         device=config["features"]["cnn"]["device"],
         batch_size=config["features"]["cnn"]["batch_size"],
         draft=config["scan"]["draft"],
         max_pixels=config["scan"]["max_pixels"],
-    log:
-        "logs/embed_city/{city}.log",
-    benchmark:
-        "results/benchmarks/embed_city/{city}.tsv"
-    threads: 2
-    resources:
-        mem_mb=1500,
-    conda:
-        "../../envs/cnn.yaml"
     script:
-        "../scripts/embed_city.py"
+        "../scripts/run_stage.py"
 
 
 rule cluster_photos:
@@ -49,20 +49,20 @@ rule cluster_photos:
     output:
         table="results/clusters/clusters.tsv",
         facts="results/clusters/clusters.json",
+    log:
+        "logs/cluster_photos.log",
+    benchmark:
+        "results/benchmarks/cluster_photos.tsv"
+    conda:
+        "../../envs/embed.yaml"
+    threads: 2
     params:
         cities=CITIES,
         dataset=FEATURE_DATASET,
         k=config["clusters"]["k"],
         seed=config["clusters"]["seed"],
-    log:
-        "logs/cluster_photos.log",
-    benchmark:
-        "results/benchmarks/cluster_photos.tsv"
-    threads: 2
-    conda:
-        "../../envs/embed.yaml"
     script:
-        "../scripts/cluster_photos.py"
+        "../scripts/run_stage.py"
 
 
 rule embed_labels:
@@ -71,6 +71,11 @@ rule embed_labels:
     output:
         features="results/cull/labels.h5",
         files="results/cull/label_files.tsv",
+    log:
+        "logs/embed_labels.log",
+    conda:
+        "../../envs/cnn.yaml"
+    threads: 2
     params:
         labels_dir=config["cull"]["labels_dir"],
         fingerprint=lambda wc: folder_fingerprint(config["cull"]["labels_dir"]),
@@ -78,13 +83,8 @@ rule embed_labels:
         stack=config["scan"]["stack"],
         device=config["features"]["cnn"]["device"],
         max_pixels=config["scan"]["max_pixels"],
-    log:
-        "logs/embed_labels.log",
-    threads: 2
-    conda:
-        "../../envs/cnn.yaml"
     script:
-        "../scripts/embed_labels.py"
+        "../scripts/run_stage.py"
 
 
 rule predict_types:
@@ -93,24 +93,26 @@ rule predict_types:
         features=feature_files(),
         labels_csv=config["cull"]["labels_csv"] or [],
         labels_h5="results/cull/labels.h5" if config["cull"]["labels_dir"] else [],
-        clusters="results/clusters/clusters.tsv" if config["cull"]["cluster_labels"] else [],
+        clusters=(
+            "results/clusters/clusters.tsv" if config["cull"]["cluster_labels"] else []
+        ),
     output:
         predictions="results/cull/predictions.tsv",
         metrics="results/cull/metrics.json",
+    log:
+        "logs/predict_types.log",
+    benchmark:
+        "results/benchmarks/predict_types.tsv"
+    conda:
+        "../../envs/embed.yaml"
+    threads: 2
     params:
         cities=CITIES,
         dataset=FEATURE_DATASET,
         cluster_labels={int(k): v for k, v in config["cull"]["cluster_labels"].items()},
         cluster_examples=config["cull"]["cluster_examples"],
-    log:
-        "logs/predict_types.log",
-    benchmark:
-        "results/benchmarks/predict_types.tsv"
-    threads: 2
-    conda:
-        "../../envs/embed.yaml"
     script:
-        "../scripts/predict_types.py"
+        "../scripts/run_stage.py"
 
 
 # Report figures of this stage.
@@ -131,15 +133,15 @@ rule plot_clusters:
             category="Features",
             labels={"figure": "clusters"},
         ),
-    params:
-        cities=CITIES,
-        names=CULL["cluster_labels"],
     log:
         "logs/plot_clusters.log",
     conda:
         "../../envs/embed.yaml"
+    params:
+        cities=CITIES,
+        names=CULL["cluster_labels"],
     script:
-        "../scripts/plot_clusters.py"
+        "../scripts/run_stage.py"
 
 
 rule plot_culling:
@@ -158,4 +160,4 @@ rule plot_culling:
     conda:
         "../../envs/embed.yaml"
     script:
-        "../scripts/plot_culling.py"
+        "../scripts/run_stage.py"

@@ -18,15 +18,15 @@ rule plot_triage:
             category="Selection",
             labels={"figure": "entropy triage"},
         ),
-    params:
-        graphic_below=config["triage"]["graphic_below"],
-        photo_from=config["triage"]["photo_from"],
     log:
         "logs/plot_triage.log",
     conda:
         "../../envs/embed.yaml"
+    params:
+        graphic_below=config["triage"]["graphic_below"],
+        photo_from=config["triage"]["photo_from"],
     script:
-        "../scripts/plot_triage.py"
+        "../scripts/run_stage.py"
 
 
 rule plot_pca_variance:
@@ -44,7 +44,7 @@ rule plot_pca_variance:
     conda:
         "../../envs/embed.yaml"
     script:
-        "../scripts/plot_pca_variance.py"
+        "../scripts/run_stage.py"
 
 
 rule plot_layout:
@@ -65,4 +65,4 @@ rule plot_layout:
     conda:
         "../../envs/embed.yaml"
     script:
-        "../scripts/plot_layout.py"
+        "../scripts/run_stage.py"

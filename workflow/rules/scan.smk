@@ -8,6 +8,12 @@ rule scan_city:
         scan="results/cities/{city}/scan.tsv",
         stacks="results/cities/{city}/stacks.h5",
         thumbs="results/cities/{city}/thumbs.h5",
+    log:
+        "logs/scan_city/{city}.log",
+    benchmark:
+        "results/benchmarks/scan_city/{city}.tsv"
+    conda:
+        "../../envs/scan.yaml"
     params:
         stack_size=config["scan"]["stack"]["size"],
         sigmas=config["scan"]["stack"]["sigmas"],
@@ -15,11 +21,5 @@ rule scan_city:
         thumb_px=config["scan"]["thumb_px"],
         draft=config["scan"]["draft"],
         max_pixels=config["scan"]["max_pixels"],
-    log:
-        "logs/scan_city/{city}.log",
-    benchmark:
-        "results/benchmarks/scan_city/{city}.tsv"
-    conda:
-        "../../envs/scan.yaml"
     script:
-        "../scripts/scan_city.py"
+        "../scripts/run_stage.py"

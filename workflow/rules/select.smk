@@ -16,6 +16,10 @@ rule select_photos:
             labels={"table": "duplicate groups"},
         ),
         summary="results/selection/summary.json",
+    log:
+        "logs/select_photos.log",
+    conda:
+        "../../envs/scan.yaml"
     params:
         keep=config["triage"]["keep"],
         graphic_below=config["triage"]["graphic_below"],
@@ -23,9 +27,5 @@ rule select_photos:
         max_distance=config["duplicates"]["max_distance"],
         cull_drop=CULL["drop"],
         cull_threshold=CULL["threshold"],
-    log:
-        "logs/select_photos.log",
-    conda:
-        "../../envs/scan.yaml"
     script:
-        "../scripts/select_photos.py"
+        "../scripts/run_stage.py"

@@ -4,16 +4,16 @@
 checkpoint make_demo_city:
     output:
         directory("resources/demo/{city}"),
-    params:
-        cities=config["source"]["demo"]["cities"],
-        photos_per_city=config["source"]["demo"]["photos_per_city"],
-        seed=config["source"]["demo"]["seed"],
     log:
         "logs/make_demo_city/{city}.log",
     conda:
         "../../envs/scan.yaml"
+    params:
+        cities=config["source"]["demo"]["cities"],
+        photos_per_city=config["source"]["demo"]["photos_per_city"],
+        seed=config["source"]["demo"]["seed"],
     script:
-        "../scripts/make_demo_city.py"
+        "../scripts/run_stage.py"
 
 
 # Scrape jobs share one image host, so run one at a time unless --resources craigslist=N says otherwise.
@@ -33,18 +33,21 @@ localrules:
 checkpoint scrape_city:
     output:
         update("resources/scraped/{city}/listings.tsv"),
-    params:
-        # which areas exist is not a setting of one area's scrape: adding an area must not re-run others
-        settings={k: v for k, v in config["source"].get("scrape", {}).items()
-                  if k not in ("areas", "start_area")},
     log:
         "logs/scrape_city/{city}.log",
-    resources:
-        craigslist=1,  # one area at a time: the politeness delay holds within one process only
     conda:
         "../../envs/scrape.yaml"
+    resources:
+        craigslist=1,  # one area at a time: the politeness delay holds within one process only
+    params:
+        # which areas exist is not a setting of one area's scrape: adding an area must not re-run others
+        settings={
+            k: v
+            for k, v in config["source"].get("scrape", {}).items()
+            if k not in ("areas", "start_area")
+        },
     script:
-        "../scripts/scrape_city.py"
+        "../scripts/run_stage.py"
 
 
 rule index_city:
@@ -53,12 +56,12 @@ rule index_city:
         metadata=lambda wc: metadata_csv() or [],
     output:
         "results/cities/{city}/photos.tsv",
-    params:
-        city_dir=lambda wc: city_dir(wc.city),
-        fingerprint=city_fingerprint,
     log:
         "logs/index_city/{city}.log",
     conda:
         "../../envs/scan.yaml"
+    params:
+        city_dir=lambda wc: city_dir(wc.city),
+        fingerprint=city_fingerprint,
     script:
-        "../scripts/index_city.py"
+        "../scripts/run_stage.py"

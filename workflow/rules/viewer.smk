@@ -10,21 +10,21 @@ rule render_tiles:
         thumbs=per_city("results/cities/{city}/thumbs.h5"),
     output:
         directory("results/viewer/tiles"),
+    log:
+        "logs/render_tiles.log",
+    benchmark:
+        "results/benchmarks/render_tiles.tsv"
+    conda:
+        "../../envs/viewer.yaml"
+    threads: 2
     params:
         cities=CITIES,
         cell_px=config["tiles"]["cell_px"],
         tile_px=config["tiles"]["tile_px"],
         quality=config["tiles"]["quality"],
         background=config["tiles"]["background"],
-    log:
-        "logs/render_tiles.log",
-    benchmark:
-        "results/benchmarks/render_tiles.tsv"
-    threads: 2
-    conda:
-        "../../envs/viewer.yaml"
     script:
-        "../scripts/render_tiles.py"
+        "../scripts/run_stage.py"
 
 
 rule build_viewer:
@@ -42,6 +42,10 @@ rule build_viewer:
         photos="results/viewer/data/photos.json",
         lib=directory("results/viewer/lib"),
         links=directory("results/viewer/photos"),
+    log:
+        "logs/build_viewer.log",
+    conda:
+        "../../envs/viewer.yaml"
     params:
         cities=CITIES,
         city_dirs={city: city_dir(city) for city in CITIES},
@@ -49,9 +53,5 @@ rule build_viewer:
         tile_px=config["tiles"]["tile_px"],
         title=config["viewer"]["title"],
         leaflet_dir=lambda wildcards, input: os.path.dirname(input.leaflet),
-    log:
-        "logs/build_viewer.log",
-    conda:
-        "../../envs/viewer.yaml"
     script:
-        "../scripts/build_viewer.py"
+        "../scripts/run_stage.py"

@@ -7,10 +7,10 @@ from .areas import areas_to_scrape, load_areas, load_rent_caps
 from .city import MANIFEST_COLUMNS, AreaStopped, scrape_city
 from .http import Blocked, FetchError, PoliteClient
 from .pages import PageFormatError
-from .settings import DEFAULT_SETTINGS, resolve_settings
+from .settings import default_settings, resolve_settings
 
 __all__ = [
-    "DEFAULT_SETTINGS", "MANIFEST_COLUMNS", "AreaStopped", "Blocked", "FetchError",
+    "default_settings", "MANIFEST_COLUMNS", "AreaStopped", "Blocked", "FetchError",
     "PageFormatError", "PoliteClient", "areas_to_scrape", "load_areas", "load_rent_caps",
     "resolve_settings", "scrape_city",
 ]

@@ -16,13 +16,14 @@ import yaml
 from .city import AreaStopped, scrape_city
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m roomgrid.scrape", description=__doc__.split(
-        "\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("area", help="Craigslist hostname, e.g. boston")
     parser.add_argument("out_dir", help="folder for the photos, listings.tsv and .scrape/ state")
     parser.add_argument("--settings", help="YAML file with scrape settings")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Scrape one area as ``args`` say; the exit status of the module docstring."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = {}
     if args.settings:
@@ -39,6 +40,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2 if error.status == "blocked" else 1
     print(f"{args.area}: {len(manifest)} photos listed in {args.out_dir}/listings.tsv")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m roomgrid.scrape", description=__doc__.split(
+        "\n")[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -364,7 +364,7 @@ def scrape_city(area: str, out_dir: str | Path, settings: Mapping[str, Any] | No
     out_dir : str or Path
         The area's folder, e.g. ``resources/scraped/boston``.
     settings : mapping, optional
-        The ``scrape`` configuration section; see :data:`.settings.DEFAULT_SETTINGS`.
+        The ``scrape`` configuration section; see :func:`.settings.default_settings`.
     client : PoliteClient, optional
         Replaces the client built from ``settings`` (tests use it to observe waits).
 

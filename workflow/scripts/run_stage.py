@@ -1,3 +1,5 @@
+"""The script of every rule: runs roomgrid.stages.<rule name> on this job (see roomgrid.stages)."""
+
 import sys
 
 # Everything runs under the guard: worker processes started with 'spawn' re-import this file as
@@ -6,10 +8,6 @@ if __name__ == "__main__":
     # The workflow's own package, also where it is not pip-installed (conda envs, clusters).
     sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 
-    from roomgrid.pca import read_embedding
-    from roomgrid.report import plot_pca_variance
-    from roomgrid.runlog import logged
+    from roomgrid.stages import run_rule
 
-    with logged(snakemake.log[0]):
-        _, _, facts = read_embedding(snakemake.input[0])
-        plot_pca_variance(facts["explained_variance_ratio"], snakemake.output[0])
+    run_rule(snakemake)
