@@ -14,7 +14,7 @@ demo: setup
 	$(BIN)/snakemake --cores $(CORES)
 	@echo "Map built: run 'make serve' and open http://127.0.0.1:8000/"
 
-test: system-packages setup
+test: system-packages setup lint
 	$(BIN)/python -m pytest
 
 # The rule files formatted as snakefmt has them, and Snakemake's linter content, on the tiny
