@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 # conda package names whose Python distribution is named differently
-CONDA_TO_DIST = {"matplotlib-base": "matplotlib"}
+CONDA_TO_DIST = {"matplotlib-base": "matplotlib", "pytorch": "torch"}
 NOT_PYTHON = {"python", "pip"}
 
 
