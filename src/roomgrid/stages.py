@@ -89,6 +89,10 @@ def run_viewer(cells_tsv, facts_json, photos_tsv, neighbours_tsv, page_html, *, 
                tile_px: int, title: str, leaflet_dir, photo_roots: Mapping[str, str]) -> None:
     facts = _grid_facts(facts_json)
     geometry = TileGeometry(facts["rows"], facts["cols"], cell_px, tile_px)
+    quality = facts.get("quality", {})
+    settings = {"grid": f"{facts['rows']} x {facts['cols']} ({facts.get('method', '?')})",
+                "mean squared displacement": round(quality.get("mean_sq_displacement", float("nan")), 3),
+                "8 nearest kept": round(quality.get("knn_kept", float("nan")), 3)}
     build_viewer(read_table(cells_tsv), selected_photos(photos_tsv), read_table(neighbours_tsv),
                  os.path.dirname(page_html), geometry=geometry, leaflet_dir=leaflet_dir,
-                 photo_roots=photo_roots, title=title)
+                 photo_roots=photo_roots, title=title, settings=settings)
