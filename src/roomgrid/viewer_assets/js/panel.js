@@ -5,6 +5,9 @@ export function createPanel(view, data, onChoose) {
   const byId = (id) => document.getElementById(id);
   const panel = byId('panel');
   const config = view.config;
+  for (const element of panel.querySelectorAll('[data-needs]')) {
+    element.hidden = !data.index.present[element.dataset.needs];
+  }
   let shown = 0; // request counter: a slow chunk never overwrites a later photo
   let shownIndex = -1;
 
