@@ -61,6 +61,8 @@ rule find_neighbours:
         seed=config["tsne"]["seed"],
     log:
         "logs/find_neighbours.log",
+    benchmark:
+        "results/benchmarks/find_neighbours.tsv"
     threads: 2
     conda:
         "../../envs/embed.yaml"

@@ -21,6 +21,8 @@ rule select_photos:
         max_distance=config["duplicates"]["max_distance"],
     log:
         "logs/select_photos.log",
+    benchmark:
+        "results/benchmarks/select_photos.tsv"
     conda:
         "../../envs/scan.yaml"
     script:

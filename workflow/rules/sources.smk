@@ -56,6 +56,8 @@ rule index_city:
         fingerprint=city_fingerprint,
     log:
         "logs/index_city/{city}.log",
+    benchmark:
+        "results/benchmarks/index_city/{city}.tsv"
     conda:
         "../../envs/scan.yaml"
     script:
