@@ -95,6 +95,7 @@ def site(tmp_path_factory):
     render_tiles(grid, thumbs, viewer / "tiles", cell_px=128, shape=(5, 6))
     build_viewer(grid, photos, neighbours, viewer, geometry=GEOMETRY, leaflet_dir=LEAFLET,
                  photo_roots={"boston": root / "src/boston", "denver": root / "src/denver"})
+    (root / "src/denver/0-4.jpg").unlink()  # a photo deleted after the build
 
     class QuietHandler(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
@@ -465,3 +466,25 @@ def test_arrow_keys_move_between_photos_skipping_empty_cells(page, site):
     page.keyboard.press("ArrowUp")
     page.wait_for_function(f"document.getElementById('panel-id').textContent === "
                            f"{ids[cells.index((2, 3))]!r}")
+
+
+def test_photo_deleted_after_the_build_shows_its_tile_region(page, site):
+    open_viewer(page, site, "#id=" + quote("denver/0-4.jpg", safe=""))
+    page.wait_for_function("document.getElementById('panel-id').textContent === 'denver/0-4.jpg'")
+    page.wait_for_function("document.querySelector('#panel-photo .tile-crop img') !== null")
+    assert page.locator("#panel-photo .tile-crop img").first.get_attribute("src").startswith("tiles/2/")
+    assert panel_text(page, "title") == f"Room {site['ids'].index('denver/0-4.jpg')}"
+
+
+def test_unreachable_details_still_open_the_panel_with_a_note(page, site):
+    """Chunks fail to load (a half-copied site): the map, filters and panel still work."""
+    page.route(re.compile(r".*/data/chunks/.*"), lambda route: route.abort())
+    open_viewer(page, site)
+    click_cell(page, 1, 4)
+    page.wait_for_function("document.getElementById('panel-title').textContent"
+                           ".startsWith('Details could not be loaded')")
+    assert panel_text(page, "city") == "denver"
+    assert page.locator("#panel-photo .tile-crop img").count() >= 1
+    page.select_option("#filter-city", "boston")
+    boston = int(site["photos"]["city"].eq("boston").sum())
+    page.wait_for_function(f"document.getElementById('filter-count').textContent.startsWith('{boston} of')")
