@@ -42,8 +42,10 @@ export function createKeyboard(view, data, actions) {
     const step = STEPS[event.key];
     if (step === undefined || event.altKey || event.ctrlKey || event.metaKey) return;
     event.preventDefault();
-    const from = actions.focused() >= 0 ? actions.focused() : centreCell();
-    const to = data.cells[from] >= 0 || actions.focused() >= 0 ? next(from, step) : from;
-    if (to >= 0 && data.cells[to] >= 0) actions.open(data.cells[to]);
+    // With no photo open, the first arrow opens the photo at the centre (or the next one along).
+    const focused = actions.focused();
+    const from = focused >= 0 ? focused : centreCell();
+    const to = focused < 0 && data.cells[from] >= 0 ? from : next(from, step);
+    if (to >= 0) actions.open(data.cells[to]);
   });
 }

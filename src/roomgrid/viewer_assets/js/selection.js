@@ -63,9 +63,9 @@ export function createSelection(view, data, filter, onChange) {
   map.on('mousedown', (event) => {
     if (mode === 'pan' || event.originalEvent.button !== 0) return;
     points = [view.toPixel(event.latlng)];
-    const latlngs = [event.latlng];
-    preview = (mode === 'rectangle' ? L.rectangle(L.latLngBounds(latlngs, latlngs), { className: 'drawn-shape' })
-      : L.polygon(latlngs, { className: 'drawn-shape' })).addTo(map);
+    preview = (mode === 'rectangle'
+      ? L.rectangle(L.latLngBounds(event.latlng, event.latlng), { className: 'drawn-shape' })
+      : L.polygon([event.latlng], { className: 'drawn-shape' })).addTo(map);
   });
   map.on('mousemove', (event) => {
     if (points === null) return;
