@@ -488,3 +488,50 @@ def test_unreachable_details_still_open_the_panel_with_a_note(page, site):
     page.select_option("#filter-city", "boston")
     boston = int(site["photos"]["city"].eq("boston").sum())
     page.wait_for_function(f"document.getElementById('filter-count').textContent.startsWith('{boston} of')")
+
+
+def test_exclude_lines_match_exactly_their_own_ids_in_the_workflow(page, site, tmp_path):
+    """The page writes ids with glob characters so that the workflow's exclusion reader and
+    matcher take exactly those photos."""
+    from roomgrid.select import is_excluded, read_exclusions
+
+    open_viewer(page, site)
+    ids = ["boston/a[1].jpg", "boston/star*.jpg", "boston/what?.jpg", "boston/x#1.jpg",
+           "boston/plain.jpg"]
+    others = ["boston/a1.jpg", "boston/starry.jpg", "boston/what!.jpg", "boston/x",
+              "boston/plain.jpgx"]
+    lines = page.evaluate("""async (ids) => {
+        const module = await import(new URL('js/export.js', location.href).href);
+        return ids.map(module.excludeLine);
+    }""", ids)
+    (tmp_path / "exclude.txt").write_text("".join(line + "\n" for line in lines))
+    patterns = read_exclusions(tmp_path / "exclude.txt")
+    assert len(patterns) == len(ids)
+    assert list(is_excluded(ids, patterns)) == [True] * len(ids)
+    assert list(is_excluded(others, patterns)) == [False] * len(others)
+
+
+def test_hover_outlines_the_cell_and_the_overview_moves_the_map(page, site):
+    open_viewer(page, site)
+    page.evaluate("window.roomgrid.map.setView(window.roomgrid.map.unproject([64, 64], 2), 2)")
+    wait_for_tiles(page)
+    page.mouse.move(*cell_centre(page, 0, 0))
+    page.wait_for_function("document.querySelector('.hover-cell') !== null")
+    outline = page.evaluate("""() => {
+        const b = document.querySelector('.hover-cell').getBoundingClientRect();
+        return [b.left + b.width / 2, b.top + b.height / 2];
+    }""")
+    assert np.allclose(outline, cell_centre(page, 0, 0), atol=3)
+    # A click on the overview's lower right pans the map there.
+    box = page.locator("#minimap").bounding_box()
+    side = 256 * 2 ** GEOMETRY.max_zoom  # the overview shows tile 0/0/0: this many map pixels
+    target = (500, 430)  # within reach of the bounded map at this zoom
+    page.mouse.click(box["x"] + box["width"] * target[0] / side,
+                     box["y"] + box["height"] * target[1] / side)
+    page.wait_for_timeout(600)
+    centre = page.evaluate("""() => {
+        const m = window.roomgrid.map;
+        const p = m.project(m.getCenter(), window.roomgrid.config.max_zoom);
+        return [p.x, p.y];
+    }""")
+    assert np.allclose(centre, target, atol=40), centre
