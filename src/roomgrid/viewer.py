@@ -109,7 +109,6 @@ def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFr
     map_info = geometry.to_dict() | {"tile_url": TILE_URL, "overzoom": OVERZOOM}
 
     index, grid_bytes, chunks = viewer_data(placed, photos, neighbours, geometry, roots)
-    index["title"] = title
     index["settings"] = {str(k): _json_value(v) for k, v in (settings or {}).items()}
     with atomic_directory(out_dir / "data") as data:
         (data / "index.json").write_text(_compact_json(index), encoding="utf-8")
