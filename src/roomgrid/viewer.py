@@ -149,6 +149,7 @@ def viewer_data(placed: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataF
     meta["row"] = placed["row"].to_numpy()
     meta["col"] = placed["col"].to_numpy()
     meta["listing_key"] = _listing_keys(meta)
+    meta["has_listing"] = _has_listing_fields(meta)
     meta = meta.reset_index().sort_values(["city", "listing_key", "id"], kind="stable")
     meta = meta.reset_index(drop=True)
     count = len(meta)
@@ -243,8 +244,8 @@ def _chunk(meta: pd.DataFrame, start: int, stop: int, roots: Mapping[str, Path],
     listing_of: dict[str, int] = {}
     listing_rows: list[int] = []
     photo_listing = []
-    for position, key in enumerate(rows["listing_key"]):
-        if key.startswith("i:") and not _has_listing_fields(rows.iloc[position]):
+    for position, (key, has_fields) in enumerate(zip(rows["listing_key"], rows["has_listing"])):
+        if not has_fields:
             photo_listing.append(-1)
             continue
         if key not in listing_of:
@@ -275,9 +276,13 @@ def _chunk(meta: pd.DataFrame, start: int, stop: int, roots: Mapping[str, Path],
     return chunk
 
 
-def _has_listing_fields(row: pd.Series) -> bool:
-    return any(source in row and pd.notna(row[source]) and row[source] != ""
-               for source in LISTING_FIELDS)
+def _has_listing_fields(meta: pd.DataFrame) -> np.ndarray:
+    """Whether each photo has any listing field (photos without one share no listing entry)."""
+    has = np.zeros(len(meta), dtype=bool)
+    for source in LISTING_FIELDS:
+        if source in meta:
+            has |= (meta[source].notna() & meta[source].astype(str).ne("")).to_numpy()
+    return has
 
 
 def _numbers(frame: pd.DataFrame, name: str, missing: float = np.nan) -> np.ndarray:
