@@ -329,6 +329,12 @@ def test_filter_counts_and_dims_the_photos_it_leaves_out(page, site, tmp_path):
         f"document.getElementById('filter-count').textContent.startsWith('{both.sum()} of')")
     page.click("#filter-clear")
     assert page.locator("#filter-count").inner_text() == f"{len(photos)} photos"
+    page.fill("#filter-cluster", "2")
+    page.select_option("#filter-beds", "2")
+    clustered = photos["cluster"].eq(2) & photos["bedrooms"].eq(2)
+    page.wait_for_function(
+        f"document.getElementById('filter-count').textContent.startsWith('{clustered.sum()} of')")
+    assert page.locator("#filter-label").is_hidden()  # no labels in this table: no control
 
 
 def test_search_finds_a_listing_by_title_post_id_and_file(page, site):
