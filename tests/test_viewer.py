@@ -1,16 +1,17 @@
-"""Static viewer files: map description, compact photo table, page references, photo links."""
+"""Static viewer files: the page, its scripts, the first-paint data, chunks and photo links."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from roomgrid.tiles import TileGeometry
-from roomgrid.viewer import build_viewer
+from roomgrid.viewer import SCRIPTS, build_viewer
 
 GEOMETRY = TileGeometry(rows=3, cols=4, cell_px=128, tile_px=256)
 
@@ -65,76 +66,201 @@ def read_json(path):
     return json.loads(path.read_text())
 
 
+def read_data(out):
+    """index.json, the typed columns of grid.bin and every chunk, as the page reads them."""
+    index = read_json(out / "data" / "index.json")
+    raw = (out / "data" / "grid.bin").read_bytes()
+    columns = {name: np.frombuffer(raw, np.dtype(spec["type"]).newbyteorder("<"), spec["length"],
+                                   spec["offset"])
+               for name, spec in index["columns"].items()}
+    chunks = [read_json(out / "data" / "chunks" / f"{n}.json") for n in range(len(index["chunks"]))]
+    return index, columns, chunks
+
+
+def photo_ids(chunks):
+    return [photo_id for chunk in chunks for photo_id in chunk["ids"]]
+
+
+def listing_field(chunks, index, field):
+    for chunk in chunks:
+        local = index - chunk["start"]
+        if 0 <= local < len(chunk["ids"]):
+            listing = chunk["listing"][local]
+            return None if listing < 0 else chunk["listings"][field][listing]
+    raise IndexError(index)
+
+
 def test_writes_every_viewer_file_and_leaves_tiles_alone(inputs, tmp_path):
     out = tmp_path / "viewer"
     (out / "tiles" / "0" / "0").mkdir(parents=True)
     (out / "tiles" / "0" / "0" / "0.jpg").write_bytes(b"tile")
+    (out / "data").mkdir()
+    (out / "data" / "map.json").write_text("{}")  # from an older build: the data folder is replaced
     build(inputs, out)
-    for name in ("index.html", "app.js", "style.css", "data/map.json", "data/photos.json",
-                 "lib/leaflet/leaflet.js", "lib/leaflet/leaflet.css",
-                 "lib/leaflet/images/marker-icon.png"):
+    for name in ("index.html", "style.css", "data/index.json", "data/grid.bin",
+                 "data/chunks/0.json", "lib/leaflet/leaflet.js", "lib/leaflet/leaflet.css",
+                 "lib/leaflet/images/marker-icon.png", *(f"js/{name}" for name in SCRIPTS)):
         assert (out / name).is_file(), name
+    assert not (out / "data" / "map.json").exists()
     assert (out / "tiles" / "0" / "0" / "0.jpg").read_bytes() == b"tile"
     assert not [p for p in out.rglob(".*")]  # no temporary leftovers
 
 
-def test_map_json_agrees_with_geometry(inputs, tmp_path):
+def test_page_scripts_import_only_files_that_are_written(inputs, tmp_path):
     build(inputs, tmp_path / "viewer")
-    info = read_json(tmp_path / "viewer" / "data" / "map.json")
-    assert info == {"rows": 3, "cols": 4, "cell_px": 128, "tile_px": 256, "max_zoom": 1,
-                    "width": 512, "height": 384, "tile_url": "tiles/{z}/{x}/{y}.jpg",
-                    "overzoom": 2}
+    imports = {name: re.findall(r"from '\./([\w.]+)'",
+                                (tmp_path / "viewer" / "js" / name).read_text())
+               for name in SCRIPTS}
+    assert set(imports["main.js"]) == set(SCRIPTS) - {"main.js"}  # main wires every concern
+    for name, imported in imports.items():
+        assert set(imported) <= set(SCRIPTS), name
 
 
-def test_photos_json_cells_round_trip_to_grid_ids(inputs, tmp_path):
+def test_cells_round_trip_to_grid_ids_and_cities_are_runs(inputs, tmp_path):
     grid = inputs[0]
     build(inputs, tmp_path / "viewer")
-    table = read_json(tmp_path / "viewer" / "data" / "photos.json")
-    cells, columns = table["cells"], table["photos"]
-    assert len(cells) == GEOMETRY.rows * GEOMETRY.cols
+    index, columns, chunks = read_data(tmp_path / "viewer")
+    ids = photo_ids(chunks)
+    cells = columns["cells"]
+    assert len(cells) == GEOMETRY.rows * GEOMETRY.cols == index["cells"]
     expected = {(row, col): photo_id for photo_id, row, col in grid[["id", "row", "col"]].values}
     for row in range(GEOMETRY.rows):
         for col in range(GEOMETRY.cols):
-            index = cells[row * GEOMETRY.cols + col]
-            if (row, col) in expected:
-                assert columns["id"][index] == expected[(row, col)]
-                assert (columns["row"][index], columns["col"][index]) == (row, col)
-            else:
-                assert index == -1
-    assert table["cities"] == ["boston", "denver"]
-    assert {len(values) for values in columns.values()} == {len(grid)}
+            photo = cells[row * GEOMETRY.cols + col]
+            assert (ids[photo] if photo >= 0 else None) == expected.get((row, col))
+    assert index["photos"] == len(ids) == len(grid)
+    assert [(c["name"], c["start"], c["count"]) for c in index["cities"]] == [
+        ("boston", 0, 3), ("denver", 3, 2)]
+    assert all(photo_id.startswith("boston/") for photo_id in ids[:3])
+    assert [chunk["start"] for chunk in chunks] == index["chunks"]
 
 
-def test_photos_json_metadata_files_and_neighbours(inputs, tmp_path):
+def test_filter_columns_hold_each_photos_attributes(inputs, tmp_path):
+    grid, photos, neighbours, roots, leaflet = inputs
+    photos = photos.assign(
+        bin=["photo", "maybe", "photo", "graphic", "photo", "photo"],
+        duplicate_group=[3, -1, -1, -1, 5, -1],
+        cluster=[2, 0, -1, 1, np.nan, 4],
+        predicted_class=["kitchen", "", "bedroom", np.nan, "kitchen", "x"],
+        predicted_probability=[0.91, np.nan, 0.5, np.nan, 0.7, 0.2],
+        label=["", "floorplan", "", "", "", ""],
+        bedrooms=[2.0, np.nan, 1.0, 300.0, np.nan, np.nan],
+        price=[1850.0, np.nan, 900.0, 1_000_000.0, np.nan, 5.0])
+    build((grid, photos, neighbours, roots, leaflet), tmp_path / "viewer")
+    index, columns, chunks = read_data(tmp_path / "viewer")
+    at = {photo_id: i for i, photo_id in enumerate(photo_ids(chunks))}
+    assert index["classes"] == ["bedroom", "kitchen"] and index["labels"] == ["floorplan"]
+    assert index["bins"] == ["graphic", "maybe", "photo"]
+    expected = {  # id: price, beds, bin, duplicate, cluster, predicted, label
+        "boston/a.jpg": (1850, 2, "photo", 1, 2, "kitchen", None),
+        "boston/b.jpg": (None, None, "maybe", 0, 0, None, "floorplan"),
+        "denver/sub/1.jpg": (900, 1, "photo", 0, -1, "bedroom", None),
+        "denver/1.jpg": (65534, 254, "graphic", 0, 1, None, None),  # clamped
+        "boston/c.jpg": (None, None, "photo", 1, -1, "kitchen", None),
+    }
+    def name(values, code):
+        return values[code] if code != 255 else None
+    for photo_id, row in expected.items():
+        i = at[photo_id]
+        price = int(columns["price"][i])
+        beds = int(columns["beds"][i])
+        assert (None if price == 65535 else price, None if beds == 255 else beds,
+                name(index["bins"], columns["bin"][i]), columns["duplicate"][i],
+                columns["cluster"][i], name(index["classes"], columns["predicted"][i]),
+                name(index["labels"], columns["label"][i])) == row, photo_id
+    assert index["present"] == {"price": True, "beds": True, "bin": True, "duplicate": True,
+                                "cluster": True, "predicted": True, "label": True}
+    probability = {i: p for c in chunks for i, p in zip(range(c["start"], 99), c["probability"])}
+    assert probability[at["boston/a.jpg"]] == 0.91 and probability[at["boston/b.jpg"]] is None
+
+
+def test_older_tables_without_cull_columns_leave_those_filters_absent(inputs, tmp_path):
     build(inputs, tmp_path / "viewer")
-    table = read_json(tmp_path / "viewer" / "data" / "photos.json")
-    columns = table["photos"]
-    at = {photo_id: index for index, photo_id in enumerate(columns["id"])}
+    index, columns, chunks = read_data(tmp_path / "viewer")
+    assert not any(index["present"][k] for k in ("bin", "duplicate", "cluster", "predicted", "label"))
+    assert set(columns["predicted"]) == {255} and set(columns["cluster"]) == {-1}
+    assert all("probability" not in chunk for chunk in chunks)
+
+
+def test_chunks_hold_listing_fields_once_files_and_neighbours(inputs, tmp_path):
+    build(inputs, tmp_path / "viewer")
+    index, columns, chunks = read_data(tmp_path / "viewer")
+    ids = photo_ids(chunks)
+    at = {photo_id: i for i, photo_id in enumerate(ids)}
     loft, sub, far = at["boston/a.jpg"], at["denver/sub/1.jpg"], at["boston/c.jpg"]
-    assert table["cities"][columns["city"][sub]] == "denver"
-    assert [columns[key][loft] for key in ("url", "title", "price", "beds", "sqft",
-                                           "neighbourhood", "posted")] == [
+    assert [listing_field(chunks, loft, key) for key in ("url", "title", "price", "beds", "sqft",
+                                                         "neighbourhood", "posted")] == [
         "https://example.org/1", "Sunny loft", 1850, 2, 850, "Back Bay", "2017-03-01"]
-    assert columns["price"][at["denver/1.jpg"]] == 1200.5
-    assert columns["price"][at["boston/b.jpg"]] is None
-    assert columns["file"][loft] == "a.jpg" and columns["file"][sub] == "sub/1.jpg"
-    assert columns["file"][far] is None  # source file outside its city's folder
+    assert listing_field(chunks, at["denver/1.jpg"], "price") == 1200.5
+    assert listing_field(chunks, at["boston/b.jpg"], "price") is None
+    # Files: only photos that do not follow photos/<id> are listed (null: none to show).
+    files = {chunk["start"] + int(local): file for chunk in chunks
+             for local, file in chunk["files"].items()}
+    assert files == {far: None}
     # Nearest first; the neighbour that is not on the grid is dropped.
-    assert [columns["id"][i] for i in columns["neighbours"][loft]] == [
-        "denver/sub/1.jpg", "boston/b.jpg"]
-    assert columns["neighbours"][sub] == []
+    lists = [n for chunk in chunks for n in chunk["neighbours"]]
+    assert [ids[i] for i in lists[loft]] == ["denver/sub/1.jpg", "boston/b.jpg"]
+    assert lists[sub] == []
 
 
-def test_index_html_references_script_leaflet_and_tiles(inputs, tmp_path):
+def test_photos_of_one_listing_share_one_stored_listing(inputs, tmp_path, monkeypatch):
+    grid, photos, neighbours, roots, leaflet = inputs
+    grid = pd.concat([grid, pd.DataFrame({"id": [f"boston/l{i}.jpg" for i in range(4)],
+                                          "city": "boston", "row": 1, "col": [0, 2, 3, 4 % 4]})])
+    grid = grid.drop_duplicates(["row", "col"])
+    extra = pd.DataFrame({"id": [f"boston/l{i}.jpg" for i in range(4)], "city": "boston",
+                          "path": None, "listing_url": "https://example.org/same",
+                          "title": "Shared listing", "price": 2000.0})
+    photos = pd.concat([photos, extra], ignore_index=True)
+    monkeypatch.setattr("roomgrid.viewer.CHUNK_PHOTOS", 2)
+    build((grid, photos, neighbours, roots, leaflet), tmp_path / "viewer")
+    index, columns, chunks = read_data(tmp_path / "viewer")
+    titles = [t for chunk in chunks for t in chunk["listings"]["title"]]
+    assert titles.count("Shared listing") == 1
+    shared = [i for i, photo_id in enumerate(photo_ids(chunks)) if photo_id.startswith("boston/l")]
+    assert shared == list(range(shared[0], shared[0] + len(shared)))  # one run of indices
+    assert all(listing_field(chunks, i, "title") == "Shared listing" for i in shared)
+    assert len(chunks) > 2  # small chunks, yet the listing was not split
+
+
+def test_first_paint_data_is_small_per_photo(tmp_path):
+    """index.json + grid.bin stay under 16 bytes a placed photo for a 20,000-photo map."""
+    geometry = TileGeometry(rows=142, cols=142, cell_px=128, tile_px=256)
+    n = 20_000
+    rng = np.random.default_rng(0)
+    cities = [f"city{c:03d}" for c in rng.integers(0, 200, n)]
+    ids = [f"{city}/{i:06d}.jpg" for i, city in enumerate(cities)]
+    cells = rng.permutation(geometry.rows * geometry.cols)[:n]
+    grid = pd.DataFrame({"id": ids, "city": cities, "row": cells // 142, "col": cells % 142})
+    photos = pd.DataFrame({"id": ids, "city": cities, "path": None,
+                           "listing_url": [f"https://x.example/{i // 4}" for i in range(n)],
+                           "title": [f"Listing {i // 4}" for i in range(n)],
+                           "price": rng.integers(500, 5000, n).astype(float), "bedrooms": 2.0,
+                           "bin": "photo", "duplicate_group": -1, "cluster": rng.integers(0, 30, n),
+                           "predicted_class": "kitchen", "label": ""})
+    neighbours = pd.DataFrame({"id": ids, "neighbours": ""})
+    leaflet = tmp_path / "leaflet"
+    leaflet.mkdir()
+    (leaflet / "leaflet.js").write_text("")
+    (leaflet / "leaflet.css").write_text("")
+    build_viewer(grid, photos, neighbours, tmp_path / "viewer", geometry=geometry,
+                 leaflet_dir=leaflet, photo_roots=None)
+    data = tmp_path / "viewer" / "data"
+    first = (data / "index.json").stat().st_size + (data / "grid.bin").stat().st_size
+    assert first / n <= 16, first / n
+
+
+def test_index_html_references_scripts_leaflet_and_tiles(inputs, tmp_path):
     build(inputs, tmp_path / "viewer", title="Empty <rooms>")
     page = (tmp_path / "viewer" / "index.html").read_text()
-    assert '<script src="app.js">' in page
+    assert '<script type="module" src="js/main.js">' in page
     assert '<script src="lib/leaflet/leaflet.js">' in page
     assert 'href="lib/leaflet/leaflet.css"' in page and 'href="style.css"' in page
-    assert "<title>Empty &lt;rooms&gt;</title>" in page
+    assert "<title>Empty &lt;rooms&gt;</title>" in page and "<rooms>" not in page
     config = page.split('<script id="map-config" type="application/json">')[1].split("</script>")[0]
-    assert json.loads(config) == read_json(tmp_path / "viewer" / "data" / "map.json")
-    assert json.loads(config)["tile_url"] == "tiles/{z}/{x}/{y}.jpg"
+    assert json.loads(config) == {"rows": 3, "cols": 4, "cell_px": 128, "tile_px": 256,
+                                  "max_zoom": 1, "width": 512, "height": 384,
+                                  "tile_url": "tiles/{z}/{x}/{y}.jpg", "overzoom": 2}
     assert "http://" not in page and "https://" not in page  # nothing from a CDN
 
 
@@ -155,7 +281,8 @@ def test_without_photo_roots_no_links_and_no_files(inputs, tmp_path):
     build(inputs, out)
     build(inputs, out, photo_roots=None)
     assert list((out / "photos").iterdir()) == []  # the earlier links are gone
-    assert set(read_json(out / "data" / "photos.json")["photos"]["file"]) == {None}
+    index, _, _ = read_data(out)
+    assert not any(city["linked"] for city in index["cities"])
 
 
 def test_missing_leaflet_is_a_clear_error(inputs, tmp_path):

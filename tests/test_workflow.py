@@ -64,9 +64,10 @@ def test_every_artifact_exists(built):
     for path in ("results/selection/photos.tsv", "results/selection/duplicates.tsv",
                  "results/embedding/pca.h5", "results/embedding/tsne.tsv",
                  "results/embedding/neighbours.tsv", "results/layout/grid.tsv",
-                 "results/viewer/index.html", "results/viewer/data/photos.json",
+                 "results/viewer/index.html", "results/viewer/data/index.json",
                  "results/viewer/tiles/tiles.json", "results/report/triage.png",
-                 "results/report/pca_variance.png", "results/report/layout.png"):
+                 "results/report/pca_variance.png", "results/report/layout.png",
+                 "results/report/tsne_thumbnails.png", "results/report/benchmarks.png"):
         assert (built / path).stat().st_size > 0, path
 
 
@@ -138,15 +139,16 @@ def test_tiles_cover_the_grid_at_every_zoom(built):
 def test_viewer_points_at_the_tiles(built):
     viewer = built / "results/viewer"
     html = (viewer / "index.html").read_text()
-    assert "lib/leaflet/leaflet.js" in html and "app.js" in html
-    map_facts = json.loads((viewer / "data/map.json").read_text())
+    assert "lib/leaflet/leaflet.js" in html and "js/main.js" in html
+    map_facts = json.loads(html.split('<script id="map-config" type="application/json">')[1]
+                           .split("</script>")[0])
     facts = json.loads((built / "results/layout/grid.json").read_text())
     assert (map_facts["rows"], map_facts["cols"], map_facts["cell_px"]) == (facts["rows"], facts["cols"], 64)
     template = map_facts["tile_url"] if "tile_url" in map_facts else map_facts["tiles"]
     assert template == "tiles/{z}/{x}/{y}.jpg"
     assert (viewer / "lib/leaflet/leaflet.js").exists()
     # readable by a web server running as another user (temporary files start private)
-    for path in (viewer / "data/photos.json", viewer / "index.html", viewer / "tiles", viewer / "tiles/0/0/0.jpg"):
+    for path in (viewer / "data/grid.bin", viewer / "data/chunks/0.json", viewer / "index.html", viewer / "tiles", viewer / "tiles/0/0/0.jpg"):
         assert path.stat().st_mode & 0o004, path
     first = read_table(built / "results/layout/grid.tsv").iloc[0]
     assert (viewer / "photos" / first["id"]).exists()  # the original, through the city link
@@ -155,7 +157,9 @@ def test_viewer_points_at_the_tiles(built):
 def test_report_holds_the_figures(built):
     snakemake(built, "--report", "report.html")
     html = (built / "report.html").read_text(errors="replace")
-    for figure in ("triage.png", "pca_variance.png", "layout.png", "duplicates.tsv"):
+    for figure in ("counts.png", "triage.png", "bin_examples.png", "duplicates.png",
+                   "pca_variance.png", "layout.png", "tsne_thumbnails.png", "benchmarks.png",
+                   "duplicates.tsv"):
         assert figure in html, figure
 
 
@@ -187,12 +191,14 @@ def override(built, name, section, **values):
 def test_changing_perplexity_reruns_tsne_and_what_follows(built):
     jobs = planned_jobs(built, override(built, "perplexity.yaml", "tsne", perplexity=7))
     rules = {rule for rule, _ in jobs}
-    assert rules == {"embed_tsne", "assign_grid", "render_tiles", "build_viewer", "plot_layout", "all"}
+    assert rules == {"embed_tsne", "assign_grid", "render_tiles", "build_viewer", "plot_layout",
+                     "plot_tsne_thumbnails", "plot_benchmarks", "all"}
 
 
 def test_changing_tile_quality_reruns_only_tiles(built):
     jobs = planned_jobs(built, override(built, "quality.yaml", "tiles", quality=60))
-    assert {rule for rule, _ in jobs} == {"render_tiles", "all"}
+    # plot_benchmarks reads every stage's benchmark file, so a re-run stage re-draws it (cheap).
+    assert {rule for rule, _ in jobs} == {"render_tiles", "plot_benchmarks", "all"}
 
 
 def test_a_wrong_config_key_stops_the_run_naming_it(built):
@@ -295,3 +301,30 @@ def test_a_missing_package_is_caught_by_the_env_check(tmp_path):
                                    "dependencies": ["python=3.11", "numpy", "scipy", "pandas"]}))
     done = run_in_env(env, "--import", "roomgrid.grid", cwd=tmp_path)
     assert done.returncode != 0 and "No module named 'lapjv'" in done.stderr
+
+
+def test_an_exclude_list_exported_by_the_viewer_removes_those_photos_downstream_only(built, tmp_path):
+    """The lines the page's "Exclude these" downloads, fed back through exclude.list_file."""
+    work = tmp_path / "copy"
+    shutil.copytree(built, work, symlinks=True)
+    chunk = json.loads((work / "results/viewer/data/chunks/0.json").read_text())
+    excluded = chunk["ids"][:3]
+    (work / "exclude.txt").write_text("".join(f"{photo_id}\n" for photo_id in excluded))
+    (work / "exclude.yaml").write_text(yaml.safe_dump(
+        {"exclude": {"list_file": str(work / "exclude.txt")}}))
+    configs = ("config.yaml", "exclude.yaml")
+    jobs = planned_jobs(work, configs)
+    assert {city for _, city in jobs} == {None}  # no city is scanned again
+    assert {rule for rule, _ in jobs} == {
+        "select_photos", "reduce_pca", "embed_tsne", "find_neighbours", "assign_grid",
+        "render_tiles", "build_viewer", "plot_triage", "plot_pca_variance", "plot_layout",
+        "plot_counts", "plot_examples", "plot_tsne_thumbnails", "plot_benchmarks", "all"}
+    snakemake(work, configs=configs)
+    photos = read_table(work / "results/selection/photos.tsv").set_index("id")
+    assert list(photos.loc[excluded, "dropped"]) == ["excluded"] * 3
+    grid = read_table(work / "results/layout/grid.tsv")
+    assert not set(excluded) & set(grid["id"])
+    index = json.loads((work / "results/viewer/data/index.json").read_text())
+    shown = [i for n in range(len(index["chunks"])) for i in
+             json.loads((work / f"results/viewer/data/chunks/{n}.json").read_text())["ids"]]
+    assert len(shown) == len(grid) and not set(excluded) & set(shown)

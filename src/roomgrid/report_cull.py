@@ -8,20 +8,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from .report import _save, plt
-
-
-def read_thumbnails(ids: pd.Series, cities: pd.Series, thumbs: Mapping[str, str]) -> dict[str, np.ndarray]:
-    """The stored square thumbnail of each id, read city file by city file."""
-    import h5py
-
-    found = {}
-    for city, wanted in pd.DataFrame({"id": ids, "city": cities}).groupby("city")["id"]:
-        with h5py.File(thumbs[city], "r") as handle:
-            position = {photo_id: i for i, photo_id in enumerate(handle["ids"].asstr()[:])}
-            for photo_id in wanted:
-                found[photo_id] = handle["thumbs"][position[photo_id]]
-    return found
+from .report import _save, _thumbnail_grid, plt, read_thumbnails
 
 
 def plot_clusters(clusters: pd.DataFrame, facts: dict, thumbs: Mapping[str, str], path, *,
@@ -31,27 +18,14 @@ def plot_clusters(clusters: pd.DataFrame, facts: dict, thumbs: Mapping[str, str]
 
     names = {int(k): v for k, v in (names or {}).items()}
     central = central_photos(clusters, per_cluster)
-    central["city"] = central["id"].str.split("/").str[0]
-    images = read_thumbnails(central["id"], central["city"], thumbs)
-    k = int(facts["k"])
-    height = k * 1.1 + 0.4
-    figure, axes = plt.subplots(k, per_cluster, figsize=(per_cluster * 1.1 + 0.8, height),
-                                squeeze=False)
-    figure.subplots_adjust(left=0.8 / (per_cluster * 1.1 + 0.8), right=1.0, bottom=0.0,
-                           top=1 - 0.4 / height, wspace=0.05, hspace=0.05)
-    for axis in axes.ravel():
-        axis.axis("off")
-    for row in central.itertuples():
-        axes[row.cluster, row.centrality].imshow(images[row.id])
-    for cluster in range(k):
-        label = f"{cluster}: {facts['sizes'][cluster]}"
-        if cluster in names:
-            label += f"\n= {names[cluster]}"
-        axes[cluster, 0].text(-0.08, 0.5, label, transform=axes[cluster, 0].transAxes,
-                              ha="right", va="center", fontsize=8)
-    figure.suptitle(f"{k} clusters of {facts['rows']} photos: the {per_cluster} nearest each "
-                    f"centre (number: photos)", fontsize=9)
-    _save(figure, path)
+    images = read_thumbnails(thumbs, central["id"], central["id"].str.split("/").str[0])
+    rows = []
+    for cluster, members in central.groupby("cluster", sort=True):
+        heading = f"{cluster}: {facts['sizes'][cluster]}" + (
+            f"\n= {names[cluster]}" if cluster in names else "")
+        rows.append((heading, [("", images[i]) for i in members["id"] if i in images]))
+    _thumbnail_grid(rows, f"{facts['k']} clusters of {facts['rows']} photos: the {per_cluster} "
+                          f"nearest each centre (number: photos)", path, per_cluster)
 
 
 def plot_culling(metrics: dict, summary: dict, path) -> None:

@@ -188,6 +188,37 @@ def plot_layout(job) -> None:
          read_json(job.input.tsne), job.output[0])
 
 
+def plot_counts(job) -> None:
+    from .io import read_table
+    from .report import plot_counts as plot
+
+    plot(read_table(job.input[0]), job.output[0])
+
+
+def plot_examples(job) -> None:
+    from .io import read_table
+    from .report import plot_bin_examples, plot_duplicate_examples
+
+    thumbs = dict(zip(job.params.cities, job.input.thumbs))
+    plot_bin_examples(read_table(job.input.photos), thumbs, job.output.bins)
+    plot_duplicate_examples(read_table(job.input.duplicates), thumbs, job.output.duplicates)
+
+
+def plot_tsne_thumbnails(job) -> None:
+    from .io import read_table
+    from .report import plot_tsne_thumbnails as plot
+
+    cells = read_table(job.input.cells)
+    plot(read_table(job.input.points), dict(zip(cells["id"], cells["city"])),
+         dict(zip(job.params.cities, job.input.thumbs)), job.output[0], seed=job.params.seed)
+
+
+def plot_benchmarks(job) -> None:
+    from .report import plot_benchmarks as plot
+
+    plot(list(job.input), job.output[0])
+
+
 def plot_clusters(job) -> None:
     from .io import read_json, read_table
     from .report_cull import plot_clusters as plot
@@ -207,7 +238,8 @@ RULES = {adapter.__name__: adapter for adapter in (
     make_demo_city, scrape_city, index_city, scan_city, select_photos, export_cnn, embed_city,
     cluster_photos, embed_labels, predict_types, reduce_pca, embed_tsne, find_neighbours,
     assign_grid, render_tiles, build_viewer, plot_triage, plot_pca_variance, plot_layout,
-    plot_clusters, plot_culling)}
+    plot_counts, plot_examples, plot_tsne_thumbnails, plot_benchmarks, plot_clusters,
+    plot_culling)}
 
 
 # --- file-level stages (callable without Snakemake) ----------------------------------------------
@@ -343,6 +375,10 @@ def run_viewer(cells_tsv, facts_json, photos_tsv, neighbours_tsv, page_html, *, 
 
     facts = read_json(facts_json)
     geometry = TileGeometry(facts["rows"], facts["cols"], cell_px, tile_px)
+    quality = facts.get("quality", {})
+    settings = {"grid": f"{facts['rows']} x {facts['cols']} ({facts.get('method', '?')})",
+                "mean squared displacement": round(quality.get("mean_sq_displacement", float("nan")), 3),
+                "8 nearest kept": round(quality.get("knn_kept", float("nan")), 3)}
     build(read_table(cells_tsv), selected_photos(photos_tsv), read_table(neighbours_tsv),
           os.path.dirname(page_html), geometry=geometry, leaflet_dir=leaflet_dir,
-          photo_roots=photo_roots, title=title)
+          photo_roots=photo_roots, title=title, settings=settings)

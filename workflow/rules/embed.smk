@@ -59,6 +59,8 @@ rule find_neighbours:
         "results/embedding/neighbours.tsv",
     log:
         "logs/find_neighbours.log",
+    benchmark:
+        "results/benchmarks/find_neighbours.tsv"
     conda:
         "../../envs/embed.yaml"
     threads: 2

@@ -152,7 +152,7 @@ rule plot_culling:
         report(
             "results/report/culling.png",
             caption="../report/culling.rst",
-            category="Features",
+            category="Culling",
             labels={"figure": "culling"},
         ),
     log:

@@ -1,10 +1,123 @@
 # Figures for `snakemake --report report.html`: what a person would rather look at than read.
 
 REPORT_PLOTS = [
+    "results/report/counts.png",
     "results/report/triage.png",
+    "results/report/bin_examples.png",
+    "results/report/duplicates.png",
     "results/report/pca_variance.png",
     "results/report/layout.png",
+    "results/report/tsne_thumbnails.png",
+    "results/report/benchmarks.png",
 ]
+# The clusters' and the culling classifier's figures are FEATURE_PLOTS (features.smk).
+
+# The stages whose time and memory the report plots (each rule's `benchmark:` file).
+STAGE_BENCHMARKS = [
+    *per_city("results/benchmarks/index_city/{city}.tsv"),
+    *per_city("results/benchmarks/scan_city/{city}.tsv"),
+    *(
+        per_city("results/benchmarks/embed_city/{city}.tsv")
+        if FEATURES == "cnn"
+        else []
+    ),
+    *(["results/benchmarks/cluster_photos.tsv"] if CLUSTERING else []),
+    *(["results/benchmarks/predict_types.tsv"] if CULLING else []),
+    "results/benchmarks/select_photos.tsv",
+    "results/benchmarks/reduce_pca.tsv",
+    "results/benchmarks/embed_tsne.tsv",
+    "results/benchmarks/find_neighbours.tsv",
+    "results/benchmarks/assign_grid.tsv",
+    "results/benchmarks/render_tiles.tsv",
+    "results/benchmarks/build_viewer.tsv",
+]
+
+
+rule plot_counts:
+    input:
+        "results/selection/photos.tsv",
+    output:
+        report(
+            "results/report/counts.png",
+            caption="../report/counts.rst",
+            category="Selection",
+            labels={"figure": "photos per city and bin"},
+        ),
+    log:
+        "logs/plot_counts.log",
+    conda:
+        "../../envs/embed.yaml"
+    script:
+        "../scripts/run_stage.py"
+
+
+rule plot_examples:
+    input:
+        photos="results/selection/photos.tsv",
+        duplicates="results/selection/duplicates.tsv",
+        thumbs=per_city("results/cities/{city}/thumbs.h5"),
+    output:
+        bins=report(
+            "results/report/bin_examples.png",
+            caption="../report/bin_examples.rst",
+            category="Selection",
+            labels={"figure": "examples of each bin"},
+        ),
+        duplicates=report(
+            "results/report/duplicates.png",
+            caption="../report/duplicates.rst",
+            category="Selection",
+            labels={"figure": "duplicate groups"},
+        ),
+    log:
+        "logs/plot_examples.log",
+    conda:
+        "../../envs/embed.yaml"
+    params:
+        cities=CITIES,
+    script:
+        "../scripts/run_stage.py"
+
+
+rule plot_tsne_thumbnails:
+    input:
+        points="results/embedding/tsne.tsv",
+        cells="results/layout/grid.tsv",
+        thumbs=per_city("results/cities/{city}/thumbs.h5"),
+    output:
+        report(
+            "results/report/tsne_thumbnails.png",
+            caption="../report/tsne_thumbnails.rst",
+            category="Embedding",
+            labels={"figure": "t-SNE map of photos"},
+        ),
+    log:
+        "logs/plot_tsne_thumbnails.log",
+    conda:
+        "../../envs/embed.yaml"
+    params:
+        cities=CITIES,
+        seed=config["tsne"]["seed"],
+    script:
+        "../scripts/run_stage.py"
+
+
+rule plot_benchmarks:
+    input:
+        STAGE_BENCHMARKS,
+    output:
+        report(
+            "results/report/benchmarks.png",
+            caption="../report/benchmarks.rst",
+            category="Costs",
+            labels={"figure": "time and memory per stage"},
+        ),
+    log:
+        "logs/plot_benchmarks.log",
+    conda:
+        "../../envs/embed.yaml"
+    script:
+        "../scripts/run_stage.py"
 
 
 rule plot_triage:

@@ -18,6 +18,8 @@ rule select_photos:
         summary="results/selection/summary.json",
     log:
         "logs/select_photos.log",
+    benchmark:
+        "results/benchmarks/select_photos.tsv"
     conda:
         "../../envs/scan.yaml"
     params:

@@ -58,6 +58,8 @@ rule index_city:
         "results/cities/{city}/photos.tsv",
     log:
         "logs/index_city/{city}.log",
+    benchmark:
+        "results/benchmarks/index_city/{city}.tsv"
     conda:
         "../../envs/scan.yaml"
     params:

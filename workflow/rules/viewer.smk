@@ -36,14 +36,15 @@ rule build_viewer:
         leaflet=ancient(os.path.join(LEAFLET_DIR, "leaflet.js")),
     output:
         page="results/viewer/index.html",
-        script="results/viewer/app.js",
         style="results/viewer/style.css",
-        map="results/viewer/data/map.json",
-        photos="results/viewer/data/photos.json",
+        scripts=directory("results/viewer/js"),
+        data=directory("results/viewer/data"),
         lib=directory("results/viewer/lib"),
         links=directory("results/viewer/photos"),
     log:
         "logs/build_viewer.log",
+    benchmark:
+        "results/benchmarks/build_viewer.tsv"
     conda:
         "../../envs/viewer.yaml"
     params:
