@@ -185,3 +185,9 @@ def test_a_new_labelled_photo_retrains_without_touching_the_features(built):
 
 def test_culling_rules_run_with_only_their_conda_env_packages(built, tmp_path):
     assert rerun_jobs_in_their_envs(built, tmp_path / "again") >= CULLING_RULES
+
+
+def test_no_clusters_means_no_cluster_job(built):
+    rules = {rule for rule, _ in rules_after(built, "clusters", k=0)}
+    assert "cluster_photos" not in rules and "plot_clusters" not in rules
+    assert "select_photos" in rules  # its input (the clusters table) is gone
