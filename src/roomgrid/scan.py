@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -61,11 +62,17 @@ def scan_city(photos_tsv: str | os.PathLike, scan_tsv: str | os.PathLike,
         stacks = _BufferedRows(stacks_file, "stacks", n, shape, chunk_rows=64)
         thumbs = _BufferedRows(thumbs_file, "thumbs", n, thumb_shape, chunk_rows=1)
         ok_ids = []
-        for photo_id, path in tqdm(zip(photos["id"], photos["path"]), total=n, desc="scan",
-                                   mininterval=5, unit="photo"):
+        not_read = (photos["skip_reason"].astype("string").fillna("") if "skip_reason" in photos.columns
+                    else pd.Series("", index=photos.index))
+        for photo_id, path, reason in tqdm(zip(photos["id"], photos["path"], not_read), total=n,
+                                           desc="scan", mininterval=5, unit="photo"):
             record = {"id": photo_id}
+            if reason:
+                record.update(status="skipped", reason=reason)
+                records.append(record)
+                continue
             try:
-                data = Path(path).read_bytes()
+                data = read_regular_file(path)
                 record["sha256"] = hashlib.sha256(data).hexdigest()
                 decoded = decode_photo(data, min_side=min_side, max_pixels=settings.max_pixels)
             except (BadPhoto, OSError) as exc:
@@ -100,6 +107,24 @@ def scan_city(photos_tsv: str | os.PathLike, scan_tsv: str | os.PathLike,
     skipped = table[table["status"] != "ok"]
     logger.info("scanned %d photos: %d ok, %d skipped", n, len(ok_ids), len(skipped))
     return table
+
+
+def read_regular_file(path: str | os.PathLike) -> bytes:
+    """The bytes of ``path`` if it is a regular file (or a link to one), else :class:`BadPhoto`.
+
+    Opened without blocking and checked on the open descriptor: opening a named pipe for reading
+    would otherwise wait for a writer forever, and a check by name before opening could be raced.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise BadPhoto("broken symbolic link") from None
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise BadPhoto("not a regular file")
+        return handle.read()
 
 
 class _BufferedRows:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import stat
 from pathlib import Path
 from typing import Iterable
 
@@ -25,29 +26,91 @@ METADATA_COLUMNS = ("listing_url", "post_id", "title", "price", "bedrooms", "sqf
                     "neighbourhood", "posted", "image_url")
 
 
-def list_city_photos(city_dir: str | os.PathLike) -> list[str]:
-    """Image files below ``city_dir`` (any depth), as sorted POSIX paths relative to it.
+# What the workflow itself keeps at the top of a city folder: listing metadata, the demo's answer
+# key and the scraper's journal (with its partial downloads). Not photos, so not listed.
+OWN_ENTRIES = frozenset({LISTINGS_FILE, "demo_truth.tsv", ".scrape"})
+HIDDEN = "hidden file"
+NOT_AN_IMAGE_NAME = "not an image file name"
 
-    Hidden files and folders (``.scrape/``, partial downloads) are ignored.
+
+def list_city_files(city_dir: str | os.PathLike) -> list[tuple[str, str]]:
+    """Everything below ``city_dir`` (any depth) as sorted ``(path, reason)`` pairs: the POSIX path
+    relative to ``city_dir`` and why the file will not be read, or ``""`` for a photo to read.
+
+    Nothing is dropped without a reason: hidden files (any path part starting with ``.``), names
+    without an image extension, entries that are not regular files (named pipes, sockets, devices),
+    broken symbolic links, symbolic links to folders (not followed, as they may loop) and folders
+    that cannot be listed (one row, path ending in ``/``) all get a row.
     """
     root = Path(city_dir)
     found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+
+    def unlisted(error: OSError) -> None:
+        rel = Path(error.filename).relative_to(root).as_posix()
+        if rel == ".":  # the city folder itself: nothing can be said per file
+            raise error
+        logger.warning("cannot list folder %s: its files are left out (%s)", error.filename,
+                       error.strerror)
+        found.append((rel + "/", f"folder not readable: {error.strerror}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unlisted):
+        here = Path(dirpath)
+        at_top = here == root
+        for name in list(dirnames):
+            if (here / name).is_symlink():
+                dirnames.remove(name)
+                found.append(((here / name).relative_to(root).as_posix(),
+                              "symbolic link to a folder (not followed)"))
+        dirnames[:] = sorted(d for d in dirnames if not (at_top and d in OWN_ENTRIES))
         for name in filenames:
-            if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_EXTENSIONS:
-                found.append(Path(dirpath, name).relative_to(root).as_posix())
+            if at_top and name in OWN_ENTRIES:
+                continue
+            rel = (here / name).relative_to(root)
+            found.append((rel.as_posix(), _reason_not_read(here / name, rel)))
     return sorted(found)
 
 
+def _reason_not_read(path: Path, rel: Path) -> str:
+    if any(part.startswith(".") for part in rel.parts):
+        return HIDDEN
+    if rel.suffix.lower() not in IMAGE_EXTENSIONS:
+        return NOT_AN_IMAGE_NAME
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "broken symbolic link" if path.is_symlink() else "vanished while listed"
+    except OSError as exc:
+        return f"cannot stat: {exc.strerror}"
+    return "" if stat.S_ISREG(mode) else "not a regular file"
+
+
+def list_city_photos(city_dir: str | os.PathLike) -> list[str]:
+    """The image files below ``city_dir`` that will be read, as sorted relative POSIX paths."""
+    return [rel for rel, reason in list_city_files(city_dir) if not reason]
+
+
+def _stat_or_none(path: Path) -> os.stat_result | None:
+    """The file's status, of the link itself when it points nowhere, None for unlistable folders."""
+    try:
+        return path.stat()
+    except OSError:
+        try:
+            return path.lstat()
+        except OSError:
+            return None
+
+
 def folder_fingerprint(city_dir: str | os.PathLike) -> str:
-    """Digest of every image's relative path, size and modification time below ``city_dir``, and of
-    its ``listings.tsv``: it changes when a photo is added, removed, replaced or edited in place."""
+    """Digest of every entry's relative path, reason not to read it, size and modification time
+    below ``city_dir``, and of its ``listings.tsv``: it changes when a file is added, removed,
+    replaced or edited in place (with its modification time), and never fails on an odd entry."""
     root = Path(city_dir)
     digest = hashlib.sha1()
-    for rel in list_city_photos(root) + ([LISTINGS_FILE] if (root / LISTINGS_FILE).exists() else []):
-        stat = (root / rel).stat()
-        digest.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    entries = list_city_files(root) + ([(LISTINGS_FILE, "")] if (root / LISTINGS_FILE).exists() else [])
+    for rel, reason in entries:
+        status = _stat_or_none(root / rel)
+        size, mtime = (status.st_size, status.st_mtime_ns) if status else ("", "")
+        digest.update(f"{rel}\0{reason}\0{size}\0{mtime}\n".encode())
     return digest.hexdigest()
 
 
@@ -69,19 +132,28 @@ def index_city(city: str, city_dir: str | os.PathLike, *, files: Iterable[str] |
     city, city_dir
         The city's name (its id prefix) and folder.
     files
-        Paths relative to ``city_dir``; default: every image found there.
+        Paths relative to ``city_dir``; default: every file found there (see
+        :func:`list_city_files`), those not to be read with their reason in ``skip_reason``.
     metadata
         Optional listing metadata with a ``file`` column relative to ``city_dir``. A
         ``listings.tsv`` inside the city folder is used too (scraper and demo write one).
     """
     city_dir = Path(city_dir)
-    files = sorted(files) if files is not None else list_city_photos(city_dir)
+    entries = ([(rel, "") for rel in sorted(files)] if files is not None
+               else list_city_files(city_dir))
     rows = []
-    for rel in files:
-        stat = (city_dir / rel).stat()
+    for rel, reason in entries:
+        try:
+            size = (city_dir / rel).stat().st_size
+        except OSError:
+            size = None
         rows.append({"id": f"{city}/{rel}", "city": city, "file": rel, "path": str(city_dir / rel),
-                     "bytes": stat.st_size})
-    table = pd.DataFrame(rows, columns=["id", "city", "file", "path", "bytes"])
+                     "bytes": size, "skip_reason": reason})
+    table = pd.DataFrame(rows, columns=["id", "city", "file", "path", "bytes", "skip_reason"])
+    table["bytes"] = table["bytes"].astype("Int64")
+    if table["skip_reason"].ne("").any():
+        logger.info("%s: %d files will not be read: %s", city, table["skip_reason"].ne("").sum(),
+                    table.loc[table["skip_reason"].ne(""), "skip_reason"].value_counts().to_dict())
     sources = [m for m in (read_listings(city_dir), metadata) if m is not None and len(m)]
     for meta in sources:
         meta = meta.drop_duplicates("file", keep="last").set_index("file")
