@@ -22,6 +22,9 @@ from .triage import entropy_bins
 
 logger = logging.getLogger(__name__)
 
+# t-SNE places no fewer points (its perplexity needs neighbours); the map starts there too.
+MIN_PHOTOS = 4
+
 
 def read_exclusions(path: str | os.PathLike | None) -> list[str]:
     """Patterns from an exclusion list: one photo id or glob (``boston/*``) per line, ``#`` comments."""
@@ -107,6 +110,17 @@ def summarise(table: pd.DataFrame, duplicates: pd.DataFrame) -> dict:
         "duplicates_removed": int(table["dropped"].eq("duplicate").sum()),
         "cities": int(table["city"].nunique()),
     }
+
+
+def too_few_to_map(table: pd.DataFrame) -> str | None:
+    """One sentence saying why too few photos are left for a map, or None when enough are."""
+    placed = int(table["selected"].astype(bool).sum())
+    if placed >= MIN_PHOTOS:
+        return None
+    why = table.loc[~table["selected"].astype(bool), "dropped"].value_counts()
+    reasons = ", ".join(f"{n} {reason}" for reason, n in why.items())
+    return (f"only {placed} of {len(table)} files can be placed, and the map needs at least "
+            f"{MIN_PHOTOS} photos" + (f" (not placed: {reasons})" if reasons else ""))
 
 
 def write_selection(table: pd.DataFrame, duplicates: pd.DataFrame, photos_tsv, duplicates_tsv,

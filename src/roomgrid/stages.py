@@ -14,6 +14,7 @@ import pandas as pd
 from . import grid as grid_mod
 from . import pca, tsne
 from .io import read_table, write_json, write_table
+from .select import too_few_to_map
 from .stackreader import StackReader
 from .tiles import TileGeometry, render_tiles
 from .viewer import build_viewer
@@ -30,6 +31,10 @@ def selected_photos(photos_tsv: str | os.PathLike, columns: list[str] | None = N
 
 def run_pca(photos_tsv, stacks: Mapping[str, str], out_h5, *, n_components: int, batch_size: int,
             method: str) -> None:
+    # The first stage that needs photos says so, and the selection table saying why stays.
+    problem = too_few_to_map(read_table(photos_tsv, ["selected", "dropped"]))
+    if problem:
+        raise ValueError(f"{problem}: see column 'dropped' of {photos_tsv}")
     chosen = selected_photos(photos_tsv, ["city"])
     with StackReader(stacks, chosen["id"], chosen["city"]) as reader:
         coords, info = pca.reduce(reader, n_components, batch_size, method)
