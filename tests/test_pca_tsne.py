@@ -95,6 +95,13 @@ def test_tsne_keeps_clusters_apart_and_honours_its_settings():
     assert not np.allclose(xy, other_rate)  # the learning rate is not silently ignored
 
 
+def test_tsne_reports_the_same_facts_on_every_run_with_threads():
+    data = np.random.default_rng(0).normal(size=(600, 20))
+    runs = [embed(data, perplexity=30, n_iter=200, seed=1, n_jobs=2) for _ in range(4)]
+    assert all(np.array_equal(runs[0][0], xy) for xy, _ in runs)
+    assert all(info == runs[0][1] for _, info in runs), [info["kl_divergence"] for _, info in runs]
+
+
 def test_tsne_caps_perplexity_for_small_sets():
     data, _ = clusters(n_per=10)
     _, info = embed(data, perplexity=30, n_iter=100)
