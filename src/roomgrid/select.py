@@ -1,8 +1,9 @@
 """Global selection: which scanned photos go on the map.
 
 A photo is placed when it was readable, its entropy bin is one the user keeps, it is not on the
-user's exclusion list, and it survives duplicate collapsing (per group, the copy with the most
-pixels is kept, then the larger file, then the smaller id, so the choice is deterministic).
+user's exclusion list, and it survives duplicate collapsing (per group, a plain 8-bit RGB or grey
+file is kept before a palette, CMYK, alpha or 16-bit one, then the copy with the most pixels, then
+the larger file, then the smaller id, so the choice is deterministic).
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import fnmatch
 import logging
 import os
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .dedup import duplicate_groups, hamming
+from .dedup import duplicate_groups, hamming, pixel_check
 from .io import read_table, write_json, write_table
 from .triage import entropy_bins
 
@@ -43,8 +44,14 @@ def is_excluded(ids: Iterable[str], patterns: Sequence[str]) -> np.ndarray:
 
 def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequence[str | os.PathLike],
                   *, keep_bins: Sequence[str], graphic_below: float, photo_from: float,
-                  max_distance: int, exclusions: Sequence[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  max_distance: int, exclusions: Sequence[str] = (),
+                  stacks: Mapping[str, str | os.PathLike] | None = None,
+                  max_pixel_difference: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Join the per-city tables and decide what is placed.
+
+    With ``stacks`` (city -> stacks.h5), photos whose dHashes are close count as duplicates only
+    when their stored grey images also differ by at most ``max_pixel_difference`` grey levels on
+    average (:func:`roomgrid.dedup.pixel_check`); without, a close dHash suffices.
 
     Returns the photo table (every file, with ``bin``, ``excluded``, ``duplicate_group``,
     ``selected`` and ``dropped`` saying why a photo is not placed) sorted by id, and the duplicates
@@ -59,16 +66,20 @@ def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequen
     table["excluded"] = is_excluded(table["id"], exclusions)
     candidate = readable & table["bin"].isin(keep_bins).to_numpy() & ~table["excluded"].to_numpy()
 
-    # Best copy first: most pixels, then the larger file, then the smaller id.
+    # Best copy first: a plain file (the others were converted on reading: palette colours,
+    # CMYK, alpha), then most pixels, then the larger file, then the smaller id.
+    converted = ~table["mode"].isin(["RGB", "L"]).to_numpy()
     pixels = (table["width"].fillna(0) * table["height"].fillna(0)).to_numpy()
     index = np.nonzero(candidate)[0]
-    rank = np.lexsort((table["id"].to_numpy()[index], -table["bytes"].to_numpy()[index],
-                       -pixels[index]))
+    rank = np.lexsort((table["id"].to_numpy()[index], -table["bytes"].to_numpy(float)[index],
+                       -pixels[index], converted[index]))
+    confirm = None if stacks is None else pixel_check(
+        stacks, table["id"].to_numpy()[index], table["city"].to_numpy()[index], max_pixel_difference)
     groups = np.full(len(table), -1, dtype=np.int64)
     survivor = np.zeros(len(table), dtype=bool)
     groups[index], survivor[index] = duplicate_groups(
         table["dhash"].to_numpy()[index].astype(str), table["sha256"].to_numpy()[index].astype(str),
-        max_distance, priority=rank)
+        max_distance, priority=rank, confirm=confirm)
     table["duplicate_group"] = groups
     table["selected"] = candidate & ((groups < 0) | survivor)
 

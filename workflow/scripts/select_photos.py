@@ -14,6 +14,8 @@ if __name__ == "__main__":
         table, duplicates = select_photos(
             snakemake.input.photos, snakemake.input.scans, keep_bins=p.keep,
             graphic_below=p.graphic_below, photo_from=p.photo_from, max_distance=p.max_distance,
-            exclusions=read_exclusions(snakemake.input.exclusions or None))
+            exclusions=read_exclusions(snakemake.input.exclusions or None),
+            stacks=dict(zip(p.cities, snakemake.input.stacks)),
+            max_pixel_difference=p.max_pixel_difference)
         write_selection(table, duplicates, snakemake.output.photos, snakemake.output.duplicates,
                         snakemake.output.summary)
