@@ -24,12 +24,12 @@ from .decode import DEFAULT_MAX_PIXELS, BadPhoto, decode_photo
 from .dedup import dhash_hex
 from .io import atomic_path, read_table, write_table
 from .stacks import blur_stack, square_thumbnail, stack_shape
-from .triage import histogram_entropy
+from .triage import histogram_entropy, trim_uniform_border
 
 logger = logging.getLogger(__name__)
 
 SCAN_COLUMNS = ["id", "status", "reason", "notes", "width", "height", "format", "mode",
-                "entropy", "dhash", "sha256"]
+                "entropy", "entropy_untrimmed", "dhash", "sha256"]
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,8 @@ def scan_city(photos_tsv: str | os.PathLike, scan_tsv: str | os.PathLike,
             ok_ids.append(photo_id)
             record.update(status="ok", notes="; ".join(decoded.notes), width=decoded.width,
                           height=decoded.height, format=decoded.format, mode=decoded.mode,
-                          entropy=round(histogram_entropy(gray), 6), dhash=dhash_hex(small))
+                          entropy=round(histogram_entropy(trim_uniform_border(gray)), 6),
+                          entropy_untrimmed=round(histogram_entropy(gray), 6), dhash=dhash_hex(small))
             records.append(record)
         for handle, rows in ((stacks_file, stacks), (thumbs_file, thumbs)):
             rows.close()
