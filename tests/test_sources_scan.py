@@ -226,3 +226,32 @@ def test_a_rerun_removes_what_a_killed_writer_of_the_same_output_left(tmp_path):
     assert not any(path.exists() for path in left)
     assert all(path.exists() for path in others)
     assert (tmp_path / "stacks.h5").read_bytes() == b"new" and (tmp_path / "tiles/tiles.json").exists()
+
+
+def test_fingerprint_follows_content_not_times_and_reads_a_file_once(tmp_path, room, make_jpeg,
+                                                                     monkeypatch):
+    from roomgrid import sources
+    from roomgrid.sources import folder_fingerprint
+
+    folder = write_city(tmp_path, "boston", room, make_jpeg, n=2)
+    cache = tmp_path / "state" / "boston.json"
+    first = folder_fingerprint(folder, cache=cache)
+    photo = folder / "0.jpg"
+    before = photo.stat()
+    os.utime(photo, ns=(before.st_atime_ns, before.st_mtime_ns + 5_000_000_000))  # touch
+    assert folder_fingerprint(folder, cache=cache) == first
+    assert folder_fingerprint(folder) == first  # the cache only saves reading
+    edited = bytearray(photo.read_bytes())
+    edited[len(edited) // 2] ^= 0xFF  # same size, other bytes, and the old time put back
+    photo.write_bytes(bytes(edited))
+    os.utime(photo, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (photo.stat().st_size, photo.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    changed = folder_fingerprint(folder, cache=cache)
+    assert changed != first
+    read = []
+    real = sources._content_digest
+    monkeypatch.setattr(sources, "_content_digest", lambda path: read.append(path) or real(path))
+    assert folder_fingerprint(folder, cache=cache) == changed and read == []
+    (folder / "1.jpg").write_bytes(make_jpeg(room(77)))
+    folder_fingerprint(folder, cache=cache)
+    assert read == [folder / "1.jpg"]

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import uuid
 from pathlib import Path
@@ -98,6 +99,24 @@ def apply_umask(path: str | os.PathLike) -> None:
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(path, (0o777 if Path(path).is_dir() else 0o666) & ~umask)
+
+
+def open_regular_file(path: str | os.PathLike):
+    """Open ``path`` for binary reading if it is a regular file (or a link to one); raise
+    :class:`NotRegularFile` otherwise.
+
+    Opened without blocking and checked on the open descriptor: opening a named pipe for reading
+    would otherwise wait for a writer forever, and a check by name before opening could be raced.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NotRegularFile(path)
+    return os.fdopen(fd, "rb")
+
+
+class NotRegularFile(OSError):
+    """A named pipe, socket or device where a file was expected."""
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> None:

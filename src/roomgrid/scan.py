@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -22,7 +21,7 @@ from tqdm import tqdm
 
 from .decode import DEFAULT_MAX_PIXELS, BadPhoto, decode_photo
 from .dedup import dhash_hex
-from .io import atomic_path, read_table, write_table
+from .io import NotRegularFile, atomic_path, open_regular_file, read_table, write_table
 from .stacks import blur_stack, square_thumbnail, stack_shape
 from .triage import histogram_entropy, trim_uniform_border
 
@@ -111,21 +110,17 @@ def scan_city(photos_tsv: str | os.PathLike, scan_tsv: str | os.PathLike,
 
 
 def read_regular_file(path: str | os.PathLike) -> bytes:
-    """The bytes of ``path`` if it is a regular file (or a link to one), else :class:`BadPhoto`.
-
-    Opened without blocking and checked on the open descriptor: opening a named pipe for reading
-    would otherwise wait for a writer forever, and a check by name before opening could be raced.
-    """
+    """The bytes of ``path`` if it is a regular file (or a link to one), else :class:`BadPhoto`;
+    never blocks on a named pipe (see :func:`roomgrid.io.open_regular_file`)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with open_regular_file(path) as handle:
+            return handle.read()
+    except NotRegularFile:
+        raise BadPhoto("not a regular file") from None
     except FileNotFoundError:
         if os.path.islink(path):
             raise BadPhoto("broken symbolic link") from None
         raise
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise BadPhoto("not a regular file")
-        return handle.read()
 
 
 class _BufferedRows:

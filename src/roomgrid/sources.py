@@ -8,6 +8,7 @@ files are only ever read.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import stat
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
+
+from .io import open_regular_file
 
 
 logger = logging.getLogger(__name__)
@@ -100,18 +103,65 @@ def _stat_or_none(path: Path) -> os.stat_result | None:
             return None
 
 
-def folder_fingerprint(city_dir: str | os.PathLike) -> str:
-    """Digest of every entry's relative path, reason not to read it, size and modification time
-    below ``city_dir``, and of its ``listings.tsv``: it changes when a file is added, removed,
-    replaced or edited in place (with its modification time), and never fails on an odd entry."""
+def folder_fingerprint(city_dir: str | os.PathLike, cache: str | os.PathLike | None = None) -> str:
+    """Digest of what the city's photo table and scan depend on: every entry's relative path and
+    reason not to read it, the content (sha256) of every file to be read and of ``listings.tsv``,
+    and the size and modification time of the other entries. Never fails on an odd entry.
+
+    Keyed by content, so a mere ``touch`` or a copy that keeps the bytes changes nothing downstream,
+    while an edit that restores the file's size and modification time is still seen. Hashing every
+    photo at every run would cost a full read of the folder, so each file's sha256 is kept in
+    ``cache`` (JSON) and reused while its size, modification time, inode and *change* time hold:
+    the change time is set by the kernel on every write or ``utime`` and cannot be put back.
+    """
     root = Path(city_dir)
+    known = _read_cache(cache)
+    fresh = {}
     digest = hashlib.sha1()
     entries = list_city_files(root) + ([(LISTINGS_FILE, "")] if (root / LISTINGS_FILE).exists() else [])
     for rel, reason in entries:
         status = _stat_or_none(root / rel)
-        size, mtime = (status.st_size, status.st_mtime_ns) if status else ("", "")
-        digest.update(f"{rel}\0{reason}\0{size}\0{mtime}\n".encode())
+        if reason or status is None:
+            size, mtime = (status.st_size, status.st_mtime_ns) if status else ("", "")
+            digest.update(f"{rel}\0{reason}\0{size}\0{mtime}\n".encode())
+            continue
+        key = [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino]
+        cached = known.get(rel)
+        sha = cached[1] if cached and cached[0] == key else _content_digest(root / rel)
+        fresh[rel] = [key, sha]
+        digest.update(f"{rel}\0\0{sha}\n".encode())
+    if cache and fresh != known:
+        _write_cache(cache, fresh)
     return digest.hexdigest()
+
+
+def _content_digest(path: Path) -> str:
+    try:
+        with open_regular_file(path) as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError as exc:  # replaced by a pipe or removed since it was listed: seen next time
+        return f"unreadable: {exc}"
+
+
+def _read_cache(cache: str | os.PathLike | None) -> dict:
+    try:
+        return json.loads(Path(cache).read_text()) if cache else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_cache(cache: str | os.PathLike, entries: dict) -> None:
+    """Replace the cache atomically; a cache that cannot be written costs time, never the run.
+    (Not :func:`roomgrid.io.atomic_path`: two Snakemake processes may refresh the same cache.)"""
+    path = Path(cache)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(entries, sort_keys=True))
+        os.replace(tmp, path)
+    except OSError as exc:
+        logger.warning("cannot keep the fingerprint cache %s: %s", path, exc)
+        tmp.unlink(missing_ok=True)
 
 
 def discover_cities(images_dir: str | os.PathLike) -> list[str]:

@@ -79,11 +79,13 @@ def city_source(wildcards):
 
 
 def city_fingerprint(wildcards):
-    """A digest of the names, sizes and times of a city's photos and listings, as a param of
+    """A digest of the names and contents of a city's files and listings, as a param of
     index_city: adding, removing or editing one photo re-runs exactly that city's jobs and the
-    global ones. (Declaring every photo as an input does the same but makes DAG building cost
-    per photo: about a minute at 125,000 photos instead of seconds.)"""
-    return folder_fingerprint(city_dir(wildcards.city))
+    global ones; touching one re-runs nothing. (Declaring every photo as an input would make DAG
+    building cost per photo, about a minute at 125,000 photos, and re-run on every touch.) The
+    cache of file hashes is Snakemake-run state, so it lives under .snakemake/."""
+    return folder_fingerprint(city_dir(wildcards.city),
+                              cache=f".snakemake/roomgrid/fingerprints/{wildcards.city}.json")
 
 
 def metadata_csv():
