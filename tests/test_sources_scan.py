@@ -104,9 +104,12 @@ def test_folder_fingerprint_changes_with_any_photo_or_listing(tmp_path, room, ma
     assert folder_fingerprint(folder) == first
     (folder / ".scrape" / "state.json").write_text("{}")  # the scraper's journal is not listed
     assert folder_fingerprint(folder) == first
-    (folder / "notes.txt").write_text("not a photo, but listed with its reason")
+    (folder / "notes.txt").write_text("not read, so only its name counts")
+    (folder / ".DS_Store").write_bytes(b"rewritten by every look at the folder")
+    assert folder_fingerprint(folder) != first  # a new name, listed with its reason
     noted = folder_fingerprint(folder)
-    assert noted != first
+    (folder / ".DS_Store").write_bytes(b"rewritten again")
+    assert folder_fingerprint(folder) == noted
     (folder / "sub" / "new.jpg").write_bytes(make_jpeg(room(50)))  # added one level down
     added = folder_fingerprint(folder)
     assert added != noted
