@@ -46,7 +46,7 @@ def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequen
                   *, keep_bins: Sequence[str], graphic_below: float, photo_from: float,
                   max_distance: int, exclusions: Sequence[str] = (),
                   stacks: Mapping[str, str | os.PathLike] | None = None,
-                  max_pixel_difference: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  max_pixel_difference: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Join the per-city tables and decide what is placed.
 
     With ``stacks`` (city -> stacks.h5), photos whose dHashes are close count as duplicates only
@@ -73,6 +73,8 @@ def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequen
     index = np.nonzero(candidate)[0]
     rank = np.lexsort((table["id"].to_numpy()[index], -table["bytes"].to_numpy(float)[index],
                        -pixels[index], converted[index]))
+    if stacks is not None and max_pixel_difference is None:
+        raise ValueError("max_pixel_difference is needed to compare the stacks")
     confirm = None if stacks is None else pixel_check(
         stacks, table["id"].to_numpy()[index], table["city"].to_numpy()[index], max_pixel_difference)
     groups = np.full(len(table), -1, dtype=np.int64)
