@@ -57,6 +57,10 @@ def _walk(root: Path) -> list[tuple[str, str, os.stat_result | None]]:
         prefix, at_top = pending.pop()
         try:
             entries = list(os.scandir(root / prefix if prefix else root))
+        except FileNotFoundError:  # a source job's folder before the job ran, or removed since
+            if at_top:
+                return []
+            continue
         except OSError as exc:
             if at_top:
                 raise
