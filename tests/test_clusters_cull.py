@@ -176,7 +176,7 @@ def test_a_labels_folder_is_read_like_imagefolder(tmp_path, room, make_jpeg):
 def test_culled_photos_leave_the_selection_with_their_reason(tmp_path):
     ids = ["a/1.jpg", "a/2.jpg", "a/3.jpg"]
     write_table(pd.DataFrame({"id": ids, "city": "a", "path": ids}), tmp_path / "photos.tsv")
-    write_table(pd.DataFrame({"id": ids, "status": "ok", "width": 600, "height": 450,
+    write_table(pd.DataFrame({"id": ids, "status": "ok", "mode": "RGB", "width": 600, "height": 450,
                               "bytes": [10, 20, 30], "entropy": 5.0,
                               "dhash": ["0f0f0f0f0f0f0f0f", "f0f0f0f0f0f0f0f0", "00ff00ff00ff00ff"],
                               "sha256": ["x", "y", "z"]}), tmp_path / "scan.tsv")

@@ -72,3 +72,55 @@ def test_negative_distance_matches_bytes_only():
 
 def test_hash_parsing_round_trips():
     assert hashes_to_uint64(["ffffffffffffffff"])[0] == np.uint64(2**64 - 1)
+
+
+def striped(level_scale, ramp_to, seed):
+    """A 600x450 picture whose columns repeat one step pattern in every row (a dHash of the same
+    8 bits per row), scaled by ``level_scale`` and brightened from top to bottom up to
+    ``ramp_to``: the left-to-right steps, all dHash sees, keep their signs whatever the two are."""
+    levels = np.array([40, 200, 60, 180, 80, 160, 100, 140, 120], dtype=float)
+    columns = np.repeat(levels, -(-600 // len(levels)))[:600]
+    ramp = np.linspace(0, ramp_to, 450)[:, None]
+    noise = np.random.default_rng(seed).normal(0, 12, (450, 600))
+    grey = np.clip(columns[None, :] * level_scale + ramp + noise, 0, 255).astype(np.uint8)
+    return Image.fromarray(grey).convert("RGB")
+
+
+def select_from_folder(tmp_path, folder, **confirm):
+    from roomgrid.io import write_table
+    from roomgrid.scan import scan_city
+    from roomgrid.select import select_photos
+    from roomgrid.sources import index_city
+
+    write_table(index_city("boston", folder), tmp_path / "photos.tsv")
+    scan_city(tmp_path / "photos.tsv", tmp_path / "scan.tsv", tmp_path / "stacks.h5",
+              tmp_path / "thumbs.h5")
+    return select_photos([tmp_path / "photos.tsv"], [tmp_path / "scan.tsv"],
+                         keep_bins=["photo", "maybe", "graphic"], graphic_below=3.9, photo_from=4.4,
+                         max_distance=MAX_DISTANCE, **confirm)
+
+
+def test_look_alike_hashes_of_different_pictures_are_told_apart_on_pixels(tmp_path):
+    folder = tmp_path / "boston"
+    folder.mkdir()
+    first, second = striped(1.0, 0, seed=1), striped(0.5, 120, seed=2)
+    first.save(folder / "a.jpg", quality=92)
+    first.save(folder / "a_reposted.jpg", quality=40)
+    first.convert("P", palette=Image.Palette.ADAPTIVE).save(folder / "a.gif")
+    first.convert("CMYK").save(folder / "a_cmyk.jpg", quality=92)
+    second.save(folder / "b.jpg", quality=92)
+    table, duplicates = select_from_folder(tmp_path, folder, stacks={"boston": tmp_path / "stacks.h5"},
+                                           max_pixel_difference=12)
+    table = table.set_index("file")
+    assert hamming(table.loc["a.jpg", "dhash"], table.loc["b.jpg", "dhash"]) == 0  # the trap is set
+    assert table.loc["b.jpg", "selected"] and table.loc["b.jpg", "duplicate_group"] == -1
+    copies = ["a.jpg", "a_reposted.jpg", "a.gif", "a_cmyk.jpg"]
+    assert table.loc[copies, "duplicate_group"].nunique() == 1 and table.loc["a.jpg", "duplicate_group"] >= 0
+    # the plain JPEG is kept, though the GIF and the CMYK file are larger
+    assert list(table.loc[copies, "selected"]) == [True, False, False, False]
+    assert table.loc["a.gif", "bytes"] > table.loc["a.jpg", "bytes"] < table.loc["a_cmyk.jpg", "bytes"]
+    assert set(duplicates.loc[~duplicates["kept"], "kept_id"]) == {"boston/a.jpg"}
+    # without the pixel check the hash alone merges the two pictures
+    (tmp_path / "hash-only").mkdir()
+    by_hash, _ = select_from_folder(tmp_path / "hash-only", folder)
+    assert not by_hash.set_index("file")["selected"][["a.jpg", "b.jpg"]].all()

@@ -95,6 +95,19 @@ def test_tsne_keeps_clusters_apart_and_honours_its_settings():
     assert not np.allclose(xy, other_rate)  # the learning rate is not silently ignored
 
 
+def test_tsne_stage_writes_the_same_bytes_on_every_run_with_threads(tmp_path):
+    from roomgrid.stages import run_tsne
+
+    data = np.random.default_rng(0).normal(size=(600, 20))
+    write_embedding(tmp_path / "pca.h5", [f"c/{i}.jpg" for i in range(600)], data, {})
+    outputs = []
+    for run in range(4):
+        points, facts = tmp_path / f"tsne{run}.tsv", tmp_path / f"tsne{run}.json"
+        run_tsne(tmp_path / "pca.h5", points, facts, n_jobs=2, perplexity=30, n_iter=200, seed=1)
+        outputs.append((points.read_bytes(), facts.read_bytes()))
+    assert all(output == outputs[0] for output in outputs), [o[1] for o in outputs]
+
+
 def test_tsne_caps_perplexity_for_small_sets():
     data, _ = clusters(n_per=10)
     _, info = embed(data, perplexity=30, n_iter=100)

@@ -16,6 +16,7 @@ def tables(tmp_path):
         "reason": ["", "", "", "empty file", "", "", "", ""],
         "width": [600, 600, 600, None, 600, 1200, 600, 600],
         "height": [450, 450, 450, None, 450, 900, 450, 450],
+        "mode": ["RGB", "RGB", "RGB", None, "RGB", "RGB", "RGB", "RGB"],
         "entropy": [5.0, 3.0, 4.2, None, 5.0, 5.0, 5.1, 5.2],
         # a/1 ~ b/2 (near, 1 bit); b/3 and b/4 identical bytes with unrelated hashes
         "dhash": ["0f0f0f0f0f0f0f0f", "aaaaaaaaaaaaaaaa", "123456789abcdef0", "",

@@ -61,8 +61,9 @@ def test_scan_records_every_file_and_stores_rows_for_readable_ones(tmp_path, roo
     scan_city(tmp_path / "photos.tsv", tmp_path / "scan.tsv", tmp_path / "stacks.h5",
               tmp_path / "thumbs.h5", settings)
     scan = read_table(tmp_path / "scan.tsv").set_index("id")
-    assert len(scan) == 6
+    assert len(scan) == 7
     reasons = scan["reason"].to_dict()
+    assert reasons["boston/notes.txt"] == "not an image file name"
     assert reasons["boston/empty.jpg"] == "empty file"
     assert reasons["boston/text.jpg"] == "not an image"
     assert reasons["boston/cut.jpg"].startswith("truncated or corrupt")
@@ -101,12 +102,17 @@ def test_folder_fingerprint_changes_with_any_photo_or_listing(tmp_path, room, ma
     folder = write_city(tmp_path, "boston", room, make_jpeg, n=2)
     first = folder_fingerprint(folder)
     assert folder_fingerprint(folder) == first
-    (folder / "notes.txt").write_text("not a photo, not counted")
-    (folder / ".scrape" / "state.json").write_text("{}")
+    (folder / ".scrape" / "state.json").write_text("{}")  # the scraper's journal is not listed
     assert folder_fingerprint(folder) == first
+    (folder / "notes.txt").write_text("not read, so only its name counts")
+    (folder / ".DS_Store").write_bytes(b"rewritten by every look at the folder")
+    assert folder_fingerprint(folder) != first  # a new name, listed with its reason
+    noted = folder_fingerprint(folder)
+    (folder / ".DS_Store").write_bytes(b"rewritten again")
+    assert folder_fingerprint(folder) == noted
     (folder / "sub" / "new.jpg").write_bytes(make_jpeg(room(50)))  # added one level down
     added = folder_fingerprint(folder)
-    assert added != first
+    assert added != noted
     photo = folder / "0.jpg"
     stat = photo.stat()
     photo.write_bytes(make_jpeg(room(51)))  # edited in place
@@ -128,3 +134,127 @@ def test_atomic_outputs_get_ordinary_permissions(tmp_path):
         os.umask(old)
     assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o644
     assert not list(tmp_path.glob(".out.txt.*"))
+
+
+SMALL = ScanSettings(stack_size=16, sigmas=(1.0, 2.0), thumb_px=24, draft=False)
+
+
+def scan_folder(tmp_path, folder, **index):
+    write_table(index_city("boston", folder, **index), tmp_path / "photos.tsv")
+    scan_city(tmp_path / "photos.tsv", tmp_path / "scan.tsv", tmp_path / "stacks.h5",
+              tmp_path / "thumbs.h5", SMALL)
+    return read_table(tmp_path / "scan.tsv").set_index("id")
+
+
+def test_a_carriage_return_in_a_file_name_survives_the_photo_table(tmp_path, room, make_jpeg):
+    folder = tmp_path / "boston"
+    folder.mkdir()
+    for name in ("a\rb.jpg", "line\nbreak.jpg", "end\r.jpg", "plain.jpg"):
+        (folder / name).write_bytes(make_jpeg(room(len(name))))
+    table = index_city("boston", folder)
+    write_table(table, tmp_path / "photos.tsv")
+    assert list(read_table(tmp_path / "photos.tsv")["file"]) == list(table["file"])
+    scan = scan_folder(tmp_path, folder)
+    assert (scan["status"] == "ok").all() and "boston/a\rb.jpg" in scan.index
+
+
+def test_odd_entries_are_listed_with_a_reason_and_a_pipe_is_never_opened(tmp_path, room, make_jpeg):
+    import signal
+    from roomgrid.sources import folder_fingerprint
+
+    folder = tmp_path / "boston"
+    (folder / "rooms").mkdir(parents=True)
+    (folder / "ok.jpg").write_bytes(make_jpeg(room(1)))
+    (folder / "gone.jpg").symlink_to(folder / "deleted.jpg")
+    os.mkfifo(folder / "fifo.jpg")
+    (folder / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    (folder / "..hidden-dots.jpg").write_bytes(make_jpeg(room(2)))
+    (folder / "rooms" / "1.jpg").write_bytes(make_jpeg(room(3)))
+    (folder / "linked-rooms").symlink_to(folder / "rooms")
+    signal.alarm(20)  # a read of the pipe would block for ever
+    try:
+        first = folder_fingerprint(folder)
+        assert folder_fingerprint(folder) == first
+        scan = scan_folder(tmp_path, folder)
+        # a pipe the listing did not flag (e.g. made after it) is still refused by the scan
+        (tmp_path / "again").mkdir()
+        rescanned = scan_folder(tmp_path / "again", folder, files=["fifo.jpg", "ok.jpg"])
+    finally:
+        signal.alarm(0)
+    assert scan["reason"].fillna("").to_dict() == {
+        "boston/..hidden-dots.jpg": "hidden file", "boston/.DS_Store": "hidden file",
+        "boston/fifo.jpg": "not a regular file", "boston/gone.jpg": "broken symbolic link",
+        "boston/linked-rooms": "symbolic link to a folder (not followed)",
+        "boston/ok.jpg": "", "boston/rooms/1.jpg": ""}
+    assert rescanned.loc["boston/fifo.jpg", "reason"] == "not a regular file"
+    assert rescanned.loc["boston/ok.jpg", "status"] == "ok"
+
+
+def test_a_folder_that_cannot_be_read_gets_a_row_and_a_warning(tmp_path, room, make_jpeg,
+                                                               monkeypatch, caplog):
+    folder = write_city(tmp_path, "boston", room, make_jpeg, n=1)
+    locked = str(folder / "sub")
+    real_scandir = os.scandir
+
+    def scandir(path="."):  # as for a folder without read permission (tests may run as root)
+        if os.fspath(path) == locked:
+            raise PermissionError(13, "Permission denied", locked)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    table = index_city("boston", folder).set_index("file")
+    assert table.loc["sub/", "skip_reason"] == "folder not readable: Permission denied"
+    assert "sub/1.JPG" not in table.index and table.loc["0.jpg", "skip_reason"] == ""
+    assert "cannot list folder" in caplog.text and locked in caplog.text
+
+
+def test_a_rerun_removes_what_a_killed_writer_of_the_same_output_left(tmp_path):
+    from roomgrid.io import atomic_directory, atomic_path
+
+    left = [tmp_path / ".stacks.h5.k1ll3d_x.h5.part", tmp_path / ".tiles.9ab_cdef.part",
+            tmp_path / f".tiles.old-{'0f' * 16}"]
+    left[0].write_bytes(b"half an HDF5 file")
+    for folder in left[1:]:
+        (folder / "3" / "1").mkdir(parents=True)
+        (folder / "3" / "1" / "2.jpg").write_bytes(b"tile")
+    others = [tmp_path / ".thumbs.h5.k1ll3d_x.h5.part",  # another output's
+              tmp_path / ".stacks.h5.notmine.h5.part",    # not a name tempfile makes
+              tmp_path / "stacks.h5.k1ll3d_x.h5.part"]
+    for path in others:
+        path.write_bytes(b"keep")
+    with atomic_path(tmp_path / "stacks.h5") as tmp:
+        tmp.write_bytes(b"new")
+    with atomic_directory(tmp_path / "tiles") as work:
+        (work / "tiles.json").write_text("{}")
+    assert not any(path.exists() for path in left)
+    assert all(path.exists() for path in others)
+    assert (tmp_path / "stacks.h5").read_bytes() == b"new" and (tmp_path / "tiles/tiles.json").exists()
+
+
+def test_fingerprint_follows_content_not_times_and_reads_a_file_once(tmp_path, room, make_jpeg,
+                                                                     monkeypatch):
+    from roomgrid import sources
+    from roomgrid.sources import folder_fingerprint
+
+    folder = write_city(tmp_path, "boston", room, make_jpeg, n=2)
+    cache = tmp_path / "state" / "boston.json"
+    first = folder_fingerprint(folder, cache=cache)
+    photo = folder / "0.jpg"
+    before = photo.stat()
+    os.utime(photo, ns=(before.st_atime_ns, before.st_mtime_ns + 5_000_000_000))  # touch
+    assert folder_fingerprint(folder, cache=cache) == first
+    assert folder_fingerprint(folder) == first  # the cache only saves reading
+    edited = bytearray(photo.read_bytes())
+    edited[len(edited) // 2] ^= 0xFF  # same size, other bytes, and the old time put back
+    photo.write_bytes(bytes(edited))
+    os.utime(photo, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (photo.stat().st_size, photo.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    changed = folder_fingerprint(folder, cache=cache)
+    assert changed != first
+    read = []
+    real = sources._content_digest
+    monkeypatch.setattr(sources, "_content_digest", lambda path: read.append(path) or real(path))
+    assert folder_fingerprint(folder, cache=cache) == changed and read == []
+    (folder / "1.jpg").write_bytes(make_jpeg(room(77)))
+    folder_fingerprint(folder, cache=cache)
+    assert read == [folder / "1.jpg"]

@@ -183,6 +183,27 @@ def test_adding_a_photo_reruns_only_that_city_and_the_global_jobs(built):
             "build_viewer"} <= global_rules
 
 
+def test_touching_a_photo_reruns_nothing_but_editing_it_in_secret_reruns_its_city(built):
+    import os
+
+    photo = sorted((built / "resources/demo/gamma").glob("*_600x450.jpg"))[0]
+    original, before = photo.read_bytes(), photo.stat()
+    try:
+        os.utime(photo, ns=(before.st_atime_ns, before.st_mtime_ns + 10**10))
+        assert planned_jobs(built) == set()
+        edited = bytearray(original)
+        edited[len(edited) // 2] ^= 0xFF  # same size, and the old modification time put back
+        photo.write_bytes(bytes(edited))
+        os.utime(photo, ns=(before.st_atime_ns, before.st_mtime_ns))
+        jobs = planned_jobs(built)
+    finally:
+        photo.write_bytes(original)
+        os.utime(photo, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert {(rule, city) for rule, city in jobs if city} == {("index_city", "gamma"),
+                                                             ("scan_city", "gamma")}
+    assert planned_jobs(built) == set()
+
+
 def override(built, name, section, **values):
     (built / name).write_text(yaml.safe_dump({section: {**CONFIG[section], **values}}))
     return ("config.yaml", name)

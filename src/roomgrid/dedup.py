@@ -3,18 +3,26 @@
 Listing photos are cross-posted between neighbouring cities and re-encoded along the way, so exact
 identity (sha256) is joined by a Hamming-distance threshold on the 64-bit dHash. Hashes are kept as
 uint64 integers: imagehash's own hash objects hash to only 8 bits and make poor dictionary keys.
+
+A close dHash is only a candidate: dHash keeps just the sign of left-to-right steps, so pictures
+with strong horizontal structure (every row the same 8 bits, e.g. ``8787878787878787``) share a
+hash however different their brightness, colour and vertical content. Candidates are confirmed on
+the pixels of the stored 64-px grey layer (:func:`pixel_check`).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
-import imagehash
 import numpy as np
 from PIL import Image
 
 logger = logging.getLogger(__name__)
+
+# Side of the grey image that confirms a candidate pair: averaging the 64-px layer down to 16 px
+# forgives a re-encode, a 10% resize or a few pixels' crop, yet keeps the picture's layout.
+CONFIRM_SIDE = 16
 
 # A flat or smoothly graded picture hashes to (nearly) all zeros or all ones; such hashes say little
 # about content and would chain unrelated images together, so they are matched only by bytes.
@@ -23,6 +31,8 @@ FLAT_HASH_BITS = 3
 
 def dhash_hex(image: Image.Image) -> str:
     """64-bit difference hash as 16 hex digits."""
+    import imagehash  # here: selection, which imports this module, runs without it
+
     return str(imagehash.dhash(image, hash_size=8))
 
 
@@ -50,11 +60,15 @@ def close_pairs(hashes: np.ndarray, max_distance: int, block: int = 256) -> np.n
 
 
 def duplicate_groups(dhashes: Sequence[str], sha256: Sequence[str], max_distance: int,
-                     priority: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     priority: Sequence[int] | None = None,
+                     confirm: Callable[[np.ndarray], np.ndarray] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """Group duplicates around the copy that is kept.
 
     Two photos match when their file bytes are identical, or when their dHashes differ in at most
-    ``max_distance`` bits (``max_distance < 0`` disables hash matching) and neither hash is flat.
+    ``max_distance`` bits (``max_distance < 0`` disables hash matching), neither hash is flat and
+    ``confirm`` (given the (m, 2) array of such pairs, returning a boolean per pair; e.g.
+    :func:`pixel_check`) agrees.
     Groups are formed greedily in ``priority`` order (best copy first): each photo not yet grouped
     becomes a leader and takes every ungrouped photo that matches *it*. Unlike connected
     components, this never chains A~B~C into one group when A and C look nothing alike, so every
@@ -80,7 +94,13 @@ def duplicate_groups(dhashes: Sequence[str], sha256: Sequence[str], max_distance
         hashes = hashes_to_uint64(dhashes)
         bits = np.bitwise_count(hashes)
         informative = np.nonzero((bits > FLAT_HASH_BITS) & (bits < 64 - FLAT_HASH_BITS))[0]
-        links.append(informative[close_pairs(hashes[informative], max_distance)])
+        candidates = informative[close_pairs(hashes[informative], max_distance)]
+        if confirm is not None and len(candidates):
+            alike = np.asarray(confirm(candidates), dtype=bool)
+            logger.info("dHash candidates: %d pairs, %d confirmed on pixels", len(candidates),
+                        alike.sum())
+            candidates = candidates[alike]
+        links.append(candidates)
     edges = np.concatenate(links)
     graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])),
                        shape=(n, n)).tocsr()
@@ -99,6 +119,51 @@ def duplicate_groups(dhashes: Sequence[str], sha256: Sequence[str], max_distance
         leaders[photo] = True
         next_group += 1
     return groups, leaders
+
+
+def grey_images(stacks_paths: Mapping[str, str], ids: Sequence[str], cities: Sequence[str],
+                side: int = CONFIRM_SIDE, batch_size: int = 1024) -> np.ndarray:
+    """The base (unblurred) layer of each photo's stored feature stack, averaged down to ``side``
+    px square and to grey: float32 (n, side, side) in grey levels 0-255."""
+    import h5py
+
+    from .stackreader import StackReader, batch_bounds
+
+    ids = np.asarray(ids, dtype=object)
+    out = np.empty((len(ids), side, side), dtype=np.float32)
+    if not len(ids):
+        return out
+    with h5py.File(stacks_paths[cities[0]], "r") as handle:
+        size = int(handle["stacks"].attrs["size"])
+        colour = bool(handle["stacks"].attrs["colour"])
+    if size % side:
+        raise ValueError(f"stack size {size} is not a multiple of {side}")
+    base = size * size * (3 if colour else 1)
+    with StackReader(stacks_paths, ids, cities) as reader:
+        for (start, stop), rows in zip(batch_bounds(len(ids), batch_size),
+                                       reader.batches(batch_bounds(len(ids), batch_size))):
+            layer = rows[:, :base].reshape(stop - start, size, size, -1).mean(axis=3) * 255
+            out[start:stop] = layer.reshape(stop - start, side, size // side, side,
+                                            size // side).mean(axis=(2, 4))
+    return out
+
+
+def pixel_check(stacks_paths: Mapping[str, str], ids: Sequence[str], cities: Sequence[str],
+                max_difference: float) -> Callable[[np.ndarray], np.ndarray]:
+    """A ``confirm`` for :func:`duplicate_groups`: a pair of positions in ``ids`` is the same
+    picture when the mean absolute difference of their :func:`grey_images` is at most
+    ``max_difference`` grey levels. Only photos in some pair are read."""
+    ids = np.asarray(ids, dtype=object)
+    cities = np.asarray(cities, dtype=object)
+
+    def confirm(pairs: np.ndarray) -> np.ndarray:
+        involved, where = np.unique(pairs, return_inverse=True)
+        where = where.reshape(pairs.shape)
+        grey = grey_images(stacks_paths, ids[involved], cities[involved])
+        difference = np.abs(grey[where[:, 0]] - grey[where[:, 1]]).mean(axis=(1, 2))
+        return difference <= max_difference
+
+    return confirm
 
 
 def _same_bytes_pairs(inverse: np.ndarray) -> np.ndarray:

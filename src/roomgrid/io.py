@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
+import stat
 import tempfile
 import uuid
 from pathlib import Path
@@ -23,9 +25,9 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=suffix or path.suffix + ".part"
-    )
+    suffix = suffix or path.suffix + ".part"
+    remove_leftovers(path, suffix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -43,6 +45,7 @@ def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
     ``target`` whole, when it fails it is removed, so a half-built folder is never left in place."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(target, ".part")
     work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
     try:
         yield work
@@ -51,6 +54,26 @@ def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+
+
+def remove_leftovers(target: Path, suffix: str) -> None:
+    """Delete what an interrupted writer of ``target`` left beside it: temporary files or folders
+    from :func:`atomic_path` / :func:`atomic_directory` and a folder parked by
+    :func:`replace_directory`. A kill (SIGKILL, power loss) skips every ``except``/``finally``, and
+    each of these can be as large as the output itself. Only names this module makes for exactly
+    ``target`` match (a random part of ``tempfile``'s 8 characters, or ``old-`` and 32 hex digits),
+    and one target has one writer at a time (Snakemake locks its outputs), so nothing live is hit.
+    """
+    made_here = re.compile(re.escape(f".{target.name}.")
+                           + rf"(?:[a-z0-9_]{{8}}{re.escape(suffix)}|old-[0-9a-f]{{32}})")
+    if not target.parent.is_dir():
+        return
+    for entry in os.scandir(target.parent):
+        if made_here.fullmatch(entry.name):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                Path(entry.path).unlink(missing_ok=True)
 
 
 def replace_directory(new: Path, target: Path) -> None:
@@ -78,6 +101,24 @@ def apply_umask(path: str | os.PathLike) -> None:
     os.chmod(path, (0o777 if Path(path).is_dir() else 0o666) & ~umask)
 
 
+def open_regular_file(path: str | os.PathLike):
+    """Open ``path`` for binary reading if it is a regular file (or a link to one); raise
+    :class:`NotRegularFile` otherwise.
+
+    Opened without blocking and checked on the open descriptor: opening a named pipe for reading
+    would otherwise wait for a writer forever, and a check by name before opening could be raced.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NotRegularFile(path)
+    return os.fdopen(fd, "rb")
+
+
+class NotRegularFile(OSError):
+    """A named pipe, socket or device where a file was expected."""
+
+
 def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> None:
     """Write a tab-separated table atomically (no index column)."""
     with atomic_path(path) as tmp:
@@ -86,8 +127,12 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> None:
 
 def read_table(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
     """Read a table written by :func:`write_table` (only ``columns`` if given), keeping ids and
-    hashes as strings."""
-    return pd.read_csv(path, sep="\t", usecols=columns,
+    hashes as strings.
+
+    Rows end in ``\\n`` only: a file name may hold a carriage return, which the csv writer leaves
+    unquoted (it quotes only the line terminator's own characters), so ``\\r`` must not end a row.
+    """
+    return pd.read_csv(path, sep="\t", usecols=columns, lineterminator="\n",
                        dtype={"id": str, "dhash": str, "city": str, "post_id": str, "file": str},
                        keep_default_na=False, na_values=[""])
 

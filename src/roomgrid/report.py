@@ -15,7 +15,7 @@ import pandas as pd
 
 from .grid import cell_centres, normalise_points
 from .io import atomic_path, read_table
-from .triage import BINS
+from .triage import BINS, trimming_moves
 
 BIN_COLOURS = {"graphic": "#d95f02", "maybe": "#7570b3", "photo": "#1b9e77"}
 
@@ -27,13 +27,22 @@ def _save(figure, path: str | os.PathLike) -> None:
 
 
 def plot_triage(photos: pd.DataFrame, summary: dict, path, *, graphic_below: float,
-                photo_from: float) -> None:
+                photo_from: float) -> dict[str, int]:
+    """Histogram of entropies by bin, and as measured before uniform borders were trimmed.
+    Returns the bin moves that trimming caused (also written on the figure)."""
     readable = photos[photos["status"].eq("ok")]
     figure, axis = plt.subplots(figsize=(7, 3.8))
     edges = np.linspace(0, np.log(256), 57)
     values = [readable.loc[readable["bin"].eq(b), "entropy"].to_numpy(float) for b in BINS]
     axis.hist(values, bins=edges, stacked=True, color=[BIN_COLOURS[b] for b in BINS],
               label=[f"{b} ({len(v)})" for b, v in zip(BINS, values)])
+    moves = trimming_moves(readable["entropy_untrimmed"].to_numpy(float), readable["bin"],
+                           graphic_below, photo_from)
+    axis.hist(readable["entropy_untrimmed"].to_numpy(float), bins=edges, histtype="step",
+              color="black", linewidth=0.8, label="before trimming uniform borders")
+    moved = "; ".join(f"{n} {move}" for move, n in moves.items()) or "none"
+    axis.text(0.01, 0.62, f"bins changed by border trimming: {moved}", transform=axis.transAxes,
+              fontsize=8, va="top")
     for threshold in (graphic_below, photo_from):
         axis.axvline(threshold, color="black", linestyle="--", linewidth=1)
     axis.set_xlabel("entropy of the 8-bit grayscale histogram (nats)")
@@ -43,6 +52,7 @@ def plot_triage(photos: pd.DataFrame, summary: dict, path, *, graphic_below: flo
                    f"{summary['unreadable']} unreadable, {summary['duplicates_removed']} duplicates "
                    f"removed, {summary['excluded']} excluded", fontsize=9)
     _save(figure, path)
+    return moves
 
 
 def plot_pca_variance(explained_variance_ratio, path) -> None:

@@ -26,8 +26,11 @@ def logged(log_path: str | os.PathLike | None, level: int = logging.INFO) -> Ite
         root.setLevel(level)
         try:
             yield logging.getLogger("roomgrid")
-        except BaseException:
+        except BaseException as exc:
             logging.getLogger("roomgrid").exception("stage failed")
+            # The traceback stays in the log; Snakemake's own output (the job's real stderr)
+            # gets the one sentence that says what went wrong.
+            print(f"Error: {exc} (details in {log_path})", file=sys.__stderr__, flush=True)
             raise
         finally:
             root.removeHandler(handler)

@@ -21,14 +21,14 @@ from tqdm import tqdm
 
 from .decode import DEFAULT_MAX_PIXELS, BadPhoto, decode_photo
 from .dedup import dhash_hex
-from .io import atomic_path, read_table, write_table
+from .io import NotRegularFile, atomic_path, open_regular_file, read_table, write_table
 from .stacks import blur_stack, square_thumbnail, stack_shape
-from .triage import histogram_entropy
+from .triage import histogram_entropy, trim_uniform_border
 
 logger = logging.getLogger(__name__)
 
 SCAN_COLUMNS = ["id", "status", "reason", "notes", "width", "height", "format", "mode",
-                "entropy", "dhash", "sha256"]
+                "entropy", "entropy_untrimmed", "dhash", "sha256"]
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,17 @@ def scan_city(photos_tsv: str | os.PathLike, scan_tsv: str | os.PathLike,
         stacks = _BufferedRows(stacks_file, "stacks", n, shape, chunk_rows=64)
         thumbs = _BufferedRows(thumbs_file, "thumbs", n, thumb_shape, chunk_rows=1)
         ok_ids = []
-        for photo_id, path in tqdm(zip(photos["id"], photos["path"]), total=n, desc="scan",
-                                   mininterval=5, unit="photo"):
+        not_read = (photos["skip_reason"].astype("string").fillna("") if "skip_reason" in photos.columns
+                    else pd.Series("", index=photos.index))
+        for photo_id, path, reason in tqdm(zip(photos["id"], photos["path"], not_read), total=n,
+                                           desc="scan", mininterval=5, unit="photo"):
             record = {"id": photo_id}
+            if reason:
+                record.update(status="skipped", reason=reason)
+                records.append(record)
+                continue
             try:
-                data = Path(path).read_bytes()
+                data = read_regular_file(path)
                 record["sha256"] = hashlib.sha256(data).hexdigest()
                 decoded = decode_photo(data, min_side=min_side, max_pixels=settings.max_pixels)
             except (BadPhoto, OSError) as exc:
@@ -85,7 +91,8 @@ def scan_city(photos_tsv: str | os.PathLike, scan_tsv: str | os.PathLike,
             ok_ids.append(photo_id)
             record.update(status="ok", notes="; ".join(decoded.notes), width=decoded.width,
                           height=decoded.height, format=decoded.format, mode=decoded.mode,
-                          entropy=round(histogram_entropy(gray), 6), dhash=dhash_hex(small))
+                          entropy=round(histogram_entropy(trim_uniform_border(gray)), 6),
+                          entropy_untrimmed=round(histogram_entropy(gray), 6), dhash=dhash_hex(small))
             records.append(record)
         for handle, rows in ((stacks_file, stacks), (thumbs_file, thumbs)):
             rows.close()
@@ -100,6 +107,20 @@ def scan_city(photos_tsv: str | os.PathLike, scan_tsv: str | os.PathLike,
     skipped = table[table["status"] != "ok"]
     logger.info("scanned %d photos: %d ok, %d skipped", n, len(ok_ids), len(skipped))
     return table
+
+
+def read_regular_file(path: str | os.PathLike) -> bytes:
+    """The bytes of ``path`` if it is a regular file (or a link to one), else :class:`BadPhoto`;
+    never blocks on a named pipe (see :func:`roomgrid.io.open_regular_file`)."""
+    try:
+        with open_regular_file(path) as handle:
+            return handle.read()
+    except NotRegularFile:
+        raise BadPhoto("not a regular file") from None
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise BadPhoto("broken symbolic link") from None
+        raise
 
 
 class _BufferedRows:

@@ -2,8 +2,9 @@
 
 A photo is placed when it was readable, its entropy bin is one the user keeps, it is not on the
 user's exclusion list, the culling classifier does not say it shows a type the user drops, and it
-survives duplicate collapsing (per group, the copy with the most
-pixels is kept, then the larger file, then the smaller id, so the choice is deterministic).
+survives duplicate collapsing (per group, a plain 8-bit RGB or grey file is kept before a palette,
+CMYK, alpha or 16-bit one, then the copy with the most pixels, then the larger file, then the
+smaller id, so the choice is deterministic).
 """
 
 from __future__ import annotations
@@ -12,17 +13,20 @@ import fnmatch
 import logging
 import os
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .dedup import duplicate_groups, hamming
+from .dedup import duplicate_groups, hamming, pixel_check
 from .io import as_whole_numbers, read_table, write_json, write_table
 from .sources import WHOLE_NUMBER_COLUMNS
 from .triage import entropy_bins
 
 logger = logging.getLogger(__name__)
+
+# t-SNE places no fewer points (its perplexity needs neighbours); the map starts there too.
+MIN_PHOTOS = 4
 
 
 def read_exclusions(path: str | os.PathLike | None) -> list[str]:
@@ -44,13 +48,18 @@ def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequen
                   *, keep_bins: Sequence[str], graphic_below: float, photo_from: float,
                   max_distance: int, exclusions: Sequence[str] = (),
                   clusters: pd.DataFrame | None = None, predictions: pd.DataFrame | None = None,
-                  cull_drop: Sequence[str] = (), cull_threshold: float = 0.5
-                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  cull_drop: Sequence[str] = (), cull_threshold: float = 0.5,
+                  stacks: Mapping[str, str | os.PathLike] | None = None,
+                  max_pixel_difference: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Join the per-city tables and decide what is placed.
 
     ``clusters`` (``id``, ``cluster``) and ``predictions`` (the culling classifier's table) are
     optional; with predictions, photos labelled or predicted (probability >= ``cull_threshold``)
     as one of the ``cull_drop`` classes leave the map.
+
+    With ``stacks`` (city -> stacks.h5), photos whose dHashes are close count as duplicates only
+    when their stored grey images also differ by at most ``max_pixel_difference`` grey levels on
+    average (:func:`roomgrid.dedup.pixel_check`); without, a close dHash suffices.
 
     Returns the photo table (every file, with ``bin``, ``excluded``, ``cluster``, ``label``,
     ``predicted_class``, ``predicted_probability``, ``culled``, ``duplicate_group``, ``selected``
@@ -70,16 +79,22 @@ def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequen
     candidate = (readable & table["bin"].isin(keep_bins).to_numpy() & ~table["excluded"].to_numpy()
                  & ~is_culled)
 
-    # Best copy first: most pixels, then the larger file, then the smaller id.
+    # Best copy first: a plain file (the others were converted on reading: palette colours,
+    # CMYK, alpha), then most pixels, then the larger file, then the smaller id.
+    converted = ~table["mode"].isin(["RGB", "L"]).to_numpy()
     pixels = (table["width"].fillna(0) * table["height"].fillna(0)).to_numpy()
     index = np.nonzero(candidate)[0]
-    rank = np.lexsort((table["id"].to_numpy()[index], -table["bytes"].to_numpy()[index],
-                       -pixels[index]))
+    rank = np.lexsort((table["id"].to_numpy()[index], -table["bytes"].to_numpy(float)[index],
+                       -pixels[index], converted[index]))
+    if stacks is not None and max_pixel_difference is None:
+        raise ValueError("max_pixel_difference is needed to compare the stacks")
+    confirm = None if stacks is None else pixel_check(
+        stacks, table["id"].to_numpy()[index], table["city"].to_numpy()[index], max_pixel_difference)
     groups = np.full(len(table), -1, dtype=np.int64)
     survivor = np.zeros(len(table), dtype=bool)
     groups[index], survivor[index] = duplicate_groups(
         table["dhash"].to_numpy()[index].astype(str), table["sha256"].to_numpy()[index].astype(str),
-        max_distance, priority=rank)
+        max_distance, priority=rank, confirm=confirm)
     table["duplicate_group"] = groups
     table["selected"] = candidate & ((groups < 0) | survivor)
 
@@ -150,6 +165,17 @@ def summarise(table: pd.DataFrame, duplicates: pd.DataFrame) -> dict:
         "duplicates_removed": int(table["dropped"].eq("duplicate").sum()),
         "cities": int(table["city"].nunique()),
     }
+
+
+def too_few_to_map(table: pd.DataFrame) -> str | None:
+    """One sentence saying why too few photos are left for a map, or None when enough are."""
+    placed = int(table["selected"].astype(bool).sum())
+    if placed >= MIN_PHOTOS:
+        return None
+    why = table.loc[~table["selected"].astype(bool), "dropped"].value_counts()
+    reasons = ", ".join(f"{n} {reason}" for reason, n in why.items())
+    return (f"only {placed} of {len(table)} files can be placed, and the map needs at least "
+            f"{MIN_PHOTOS} photos" + (f" (not placed: {reasons})" if reasons else ""))
 
 
 def write_selection(table: pd.DataFrame, duplicates: pd.DataFrame, photos_tsv, duplicates_tsv,

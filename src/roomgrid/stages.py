@@ -76,7 +76,8 @@ def select_photos(job) -> None:
         exclusions=read_exclusions(i.exclusions or None),
         clusters=read_table(i.clusters, ["id", "cluster"]) if i.clusters else None,
         predictions=read_table(i.predictions) if i.predictions else None,
-        cull_drop=p.cull_drop, cull_threshold=p.cull_threshold)
+        cull_drop=p.cull_drop, cull_threshold=p.cull_threshold,
+        stacks=dict(zip(p.cities, i.stacks)), max_pixel_difference=p.max_pixel_difference)
     write_selection(table, duplicates, job.output.photos, job.output.duplicates, job.output.summary)
 
 
@@ -301,6 +302,13 @@ def run_pca(photos_tsv, features: Mapping[str, str], out_h5, *, n_components: in
     from . import pca
     from .stackreader import StackReader
 
+    from .io import read_table
+    from .select import too_few_to_map
+
+    # The first stage that needs photos says so, and the selection table saying why stays.
+    problem = too_few_to_map(read_table(photos_tsv, ["selected", "dropped"]))
+    if problem:
+        raise ValueError(f"{problem}: see column 'dropped' of {photos_tsv}")
     chosen = selected_photos(photos_tsv, ["city"])
     with StackReader(features, chosen["id"], chosen["city"], dataset=dataset) as reader:
         coords, info = pca.reduce(reader, n_components, batch_size, method)

@@ -9,6 +9,8 @@ from openTSNE import TSNE
 from openTSNE.nearest_neighbors import Annoy
 from sklearn.neighbors import NearestNeighbors
 
+from .select import MIN_PHOTOS
+
 logger = logging.getLogger(__name__)
 
 # Below this many photos an exact neighbour search costs less than building an Annoy index.
@@ -24,8 +26,8 @@ def embed(coords: np.ndarray, *, perplexity: float = 30.0, learning_rate: float 
     not take effect is visible. Perplexity is capped at (n - 1) / 3, the most the data support.
     """
     n = len(coords)
-    if n < 4:
-        raise ValueError(f"t-SNE needs at least 4 photos, got {n}")
+    if n < MIN_PHOTOS:
+        raise ValueError(f"t-SNE needs at least {MIN_PHOTOS} photos, got {n}")
     used_perplexity = float(min(perplexity, (n - 1) / 3))
     if used_perplexity < perplexity:
         logger.warning("tsne: perplexity %.1f too high for %d photos, using %.1f", perplexity, n,
@@ -39,7 +41,10 @@ def embed(coords: np.ndarray, *, perplexity: float = 30.0, learning_rate: float 
             "learning_rate": learning_rate,
             "n_iter": int(n_iter), "early_exaggeration_iter": int(early_exaggeration_iter),
             "seed": int(seed), "initialization": initialization,
-            "kl_divergence": float(embedding.kl_divergence)}
+            # openTSNE sums the KL divergence over threads in no fixed order, so its last digits
+            # (~1e-15) change from run to run while the positions do not: six decimals keep
+            # tsne.json byte-identical between identical runs.
+            "kl_divergence": round(float(embedding.kl_divergence), 6)}
     logger.info("tsne: %s", info)
     return np.asarray(embedding, dtype=np.float64), info
 

@@ -393,6 +393,12 @@ def test_command_line_exit_status(fake_craigslist, tmp_path, capsys):
     assert main(["boston", str(tmp_path / "boston"), "--settings", str(settings_file)]) == 0
     assert "boston: 4 photos" in capsys.readouterr().out
     assert main(["sfbay", str(tmp_path / "sfbay"), "--settings", str(settings_file)]) == 2
+    # the installed command does the same
+    assert roomgrid_command(["scrape", "boston", str(tmp_path / "again"), "--settings",
+                             str(settings_file)]) == 0
+    assert "boston: 4 photos" in capsys.readouterr().out
+    assert roomgrid_command(["scrape", "sfbay", str(tmp_path / "sfbay2"), "--settings",
+                             str(settings_file)]) == 2
 
 
 def test_rerun_of_an_incomplete_area_exits_0_and_fetches_only_what_is_missing(
@@ -508,10 +514,3 @@ def test_2023_gallery_area_keeps_the_neighbourhood(fake_craigslist, tmp_path):
         ("00u0u_peabodySquare1_0t20CI_600x450.jpg", "Peabody"),
         ("00v0v_studioPond01_0t20CI_600x450.jpg", "")]
 
-
-    # the installed command does the same
-    assert roomgrid_command(["scrape", "boston", str(tmp_path / "again"), "--settings",
-                             str(settings_file)]) == 0
-    assert "boston: 4 photos" in capsys.readouterr().out
-    assert roomgrid_command(["scrape", "sfbay", str(tmp_path / "sfbay2"), "--settings",
-                             str(settings_file)]) == 2

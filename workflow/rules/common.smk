@@ -1,7 +1,13 @@
 import re
 
 from roomgrid.config import validate_config
-from roomgrid.sources import discover_cities, folder_fingerprint
+from roomgrid.select import MIN_PHOTOS
+from roomgrid.sources import (
+    IMAGE_EXTENSIONS,
+    discover_cities,
+    folder_fingerprint,
+    list_city_photos,
+)
 
 validate_config(
     config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")
@@ -14,15 +20,57 @@ def source_cities():
     if SOURCE == "demo":
         return list(config["source"]["demo"]["cities"])
     if SOURCE == "folder":
-        folder = config["source"].get("folder") or {}
-        if not folder.get("images_dir"):
-            raise ValueError(
-                "config key source.folder.images_dir must be set when source.kind is folder"
-            )
-        return list(folder.get("cities") or discover_cities(folder["images_dir"]))
+        return folder_cities(config["source"].get("folder") or {})
     from roomgrid.scrape import areas_to_scrape
 
     return areas_to_scrape(config["source"].get("scrape") or {})
+
+
+def folder_cities(folder):
+    """The cities of a folder source, stopping with one sentence when they cannot make a map."""
+    images_dir = folder.get("images_dir")
+    if not images_dir:
+        raise ValueError(
+            "config key source.folder.images_dir must be set when source.kind is folder"
+        )
+    if not os.path.isdir(images_dir):
+        raise ValueError(f"source.folder.images_dir {images_dir} is not a folder")
+    listed = list(folder.get("cities") or [])
+    missing = [c for c in listed if not os.path.isdir(os.path.join(images_dir, c))]
+    if missing:
+        raise ValueError(
+            f"source.folder.cities lists {', '.join(map(repr, missing))}, "
+            f"but {images_dir} has no such sub-folder"
+        )
+    cities = listed or discover_cities(images_dir)
+    if not cities:
+        loose = [
+            p
+            for p in Path(images_dir).iterdir()
+            if p.suffix.lower() in IMAGE_EXTENSIONS
+        ]
+        raise ValueError(
+            f"no city found in {images_dir}: each city's photos ({' '.join(sorted(IMAGE_EXTENSIONS))}) "
+            "go in a sub-folder named after the city"
+            + (
+                f", and the {len(loose)} images lying directly in it belong to none"
+                if loose
+                else ""
+            )
+        )
+    found = 0
+    for (
+        city
+    ) in cities:  # stop counting as soon as there are enough: a walk per city costs
+        found += len(list_city_photos(os.path.join(images_dir, city)))
+        if found >= MIN_PHOTOS:
+            break
+    else:
+        raise ValueError(
+            f"only {found} image file(s) in {', '.join(cities)} under {images_dir}: "
+            f"the map needs at least {MIN_PHOTOS} photos"
+        )
+    return cities
 
 
 CITIES = source_cities()
@@ -54,11 +102,15 @@ def city_source(wildcards):
 
 
 def city_fingerprint(wildcards):
-    """A digest of the names, sizes and times of a city's photos and listings, as a param of
+    """A digest of the names and contents of a city's files and listings, as a param of
     index_city: adding, removing or editing one photo re-runs exactly that city's jobs and the
-    global ones. (Declaring every photo as an input does the same but makes DAG building cost
-    per photo: about a minute at 125,000 photos instead of seconds.)"""
-    return folder_fingerprint(city_dir(wildcards.city))
+    global ones; touching one re-runs nothing. (Declaring every photo as an input would make DAG
+    building cost per photo, about a minute at 125,000 photos, and re-run on every touch.) The
+    cache of file hashes is Snakemake-run state, so it lives under .snakemake/."""
+    return folder_fingerprint(
+        city_dir(wildcards.city),
+        cache=f".snakemake/roomgrid/fingerprints/{wildcards.city}.json",
+    )
 
 
 def metadata_csv():

@@ -78,7 +78,10 @@ rule embed_labels:
     threads: 2
     params:
         labels_dir=config["cull"]["labels_dir"],
-        fingerprint=lambda wc: folder_fingerprint(config["cull"]["labels_dir"]),
+        fingerprint=lambda wc: folder_fingerprint(
+            config["cull"]["labels_dir"],
+            cache=".snakemake/roomgrid/fingerprints/labels.json",
+        ),
         kind=FEATURES,
         stack=config["scan"]["stack"],
         device=config["features"]["cnn"]["device"],

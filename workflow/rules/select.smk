@@ -5,6 +5,7 @@ rule select_photos:
     input:
         photos=per_city("results/cities/{city}/photos.tsv"),
         scans=per_city("results/cities/{city}/scan.tsv"),
+        stacks=per_city("results/cities/{city}/stacks.h5"),
         exclusions=config.get("exclude", {}).get("list_file") or [],
         clusters="results/clusters/clusters.tsv" if CLUSTERING else [],
         predictions="results/cull/predictions.tsv" if CULLING else [],
@@ -26,8 +27,10 @@ rule select_photos:
         keep=config["triage"]["keep"],
         graphic_below=config["triage"]["graphic_below"],
         photo_from=config["triage"]["photo_from"],
+        cities=CITIES,
         max_distance=config["duplicates"]["max_distance"],
         cull_drop=CULL["drop"],
         cull_threshold=CULL["threshold"],
+        max_pixel_difference=config["duplicates"]["max_pixel_difference"],
     script:
         "../scripts/run_stage.py"
