@@ -200,7 +200,8 @@ def test_touching_a_photo_reruns_nothing_but_editing_it_in_secret_reruns_its_cit
         photo.write_bytes(original)
         os.utime(photo, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert {(rule, city) for rule, city in jobs if city} == {("index_city", "gamma"),
-                                                             ("scan_city", "gamma")}
+                                                             ("scan_city", "gamma"),
+                                                             ("embed_city", "gamma")}
     assert planned_jobs(built) == set()
 
 
