@@ -194,3 +194,23 @@ def test_culled_photos_leave_the_selection_with_their_reason(tmp_path):
     assert table["dropped"].tolist() == ["culled bathroom", "", "culled bathroom"]
     assert table["cluster"].tolist() == [0, 1, 1]
     assert table.loc["a/2.jpg", "predicted_class"] == "bedroom"
+
+
+def test_wide_rows_are_clustered_through_a_projection(tmp_path):
+    """Rows wider than the projection (blur stacks are 12,288 wide) keep their clusters."""
+    from roomgrid.clusters import PROJECTED_DIMS
+
+    rng = np.random.default_rng(4)
+    width = 4 * PROJECTED_DIMS
+    centres = unit(rng.normal(size=(4, width)))
+    kinds = rng.integers(0, 4, 90)
+    rows = unit(centres[kinds] + rng.normal(scale=0.02, size=(90, width)))
+    files = write_cities(tmp_path, {"austin": rows[:45], "boston": rows[45:]})
+    readable = pd.DataFrame({"id": [f"austin/{i:03d}.jpg" for i in range(45)] +
+                             [f"boston/{i:03d}.jpg" for i in range(45)]})
+    readable["city"] = readable["id"].str.split("/").str[0]
+    with reader_for(files, readable) as reader:
+        table, centres_found, facts = fit_clusters(reader, 4, seed=0)
+    assert facts["projected_to"] == PROJECTED_DIMS and centres_found.shape == (4, PROJECTED_DIMS)
+    crosstab = pd.crosstab(table["cluster"], kinds)
+    assert ((crosstab > 0).sum(axis=1) == 1).all() and ((crosstab > 0).sum(axis=0) == 1).all()
