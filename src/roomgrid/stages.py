@@ -271,8 +271,8 @@ def run_pca(photos_tsv, features: Mapping[str, str], out_h5, *, n_components: in
 
     chosen = selected_photos(photos_tsv, ["city"])
     with StackReader(features, chosen["id"], chosen["city"], dataset=dataset) as reader:
-        coords, info = pca.reduce(reader, n_components, batch_size, method)
-    pca.write_embedding(out_h5, chosen["id"], coords, info)
+        coords, info, basis = pca.reduce(reader, n_components, batch_size, method)
+    pca.write_embedding(out_h5, chosen["id"], coords, info, basis)
 
 
 def run_tsne(pca_h5, out_tsv, out_json, *, n_jobs: int = 1, **settings) -> None:
