@@ -187,12 +187,13 @@ def override(built, name, section, **values):
 def test_changing_perplexity_reruns_tsne_and_what_follows(built):
     jobs = planned_jobs(built, override(built, "perplexity.yaml", "tsne", perplexity=7))
     rules = {rule for rule, _ in jobs}
-    assert rules == {"embed_tsne", "assign_grid", "render_tiles", "build_viewer", "plot_layout", "all"}
+    assert rules == {"embed_tsne", "assign_grid", "render_tiles", "build_viewer", "plot_layout",
+                     "save_base", "all"}
 
 
 def test_changing_tile_quality_reruns_only_tiles(built):
     jobs = planned_jobs(built, override(built, "quality.yaml", "tiles", quality=60))
-    assert {rule for rule, _ in jobs} == {"render_tiles", "all"}
+    assert {rule for rule, _ in jobs} == {"render_tiles", "save_base", "all"}
 
 
 def test_a_wrong_config_key_stops_the_run_naming_it(built):

@@ -1,0 +1,114 @@
+"""Growing a built map: free cells near the new photos, no placed photo moves, drift measured."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import linear_sum_assignment
+
+from roomgrid.extend import changed_cells, drift, extend_grid, grid_frame, grown_shape, to_cell_units
+from roomgrid.grid import cell_centres, normalise_points
+
+
+def base_table(rows, cols, empty):
+    """Every cell of a rows x cols grid occupied except those in ``empty``."""
+    cells = [(r, c) for r in range(rows) for c in range(cols) if (r, c) not in empty]
+    return pd.DataFrame({"id": [f"p{i}" for i in range(len(cells))],
+                         "row": [r for r, _ in cells], "col": [c for _, c in cells]})
+
+
+def test_the_base_frame_maps_base_points_like_the_grid_did():
+    points = np.random.default_rng(0).normal(size=(50, 2)) * [3, 1]
+    frame = grid_frame(points, 6, 9)
+    np.testing.assert_allclose(to_cell_units(points, frame), normalise_points(points, 6, 9))
+
+
+def test_new_photos_fill_the_free_cells_nearest_them():
+    empty = {(1, 1), (1, 2), (4, 6), (5, 0)}
+    base = base_table(6, 8, empty)
+    # Two photos near the hole at (1, 1)-(1, 2), one near (4, 6).
+    positions = np.array([[1.4, 1.6], [2.6, 1.4], [6.5, 4.5]])
+    rows, cols, shape = extend_grid(base, positions, (6, 8), aspect=1.0)
+    assert shape == (6, 8)
+    assert set(zip(rows, cols)) == {(1, 1), (1, 2), (4, 6)}
+    # The assignment among the chosen cells is optimal: (1, 1) to the first, (1, 2) to the second.
+    assert (rows[0], cols[0]) == (1, 1) and (rows[1], cols[1]) == (1, 2)
+
+
+def test_the_choice_is_optimal_over_the_candidate_cells():
+    rng = np.random.default_rng(3)
+    empty = {(r, c) for r in range(10) for c in range(10) if rng.random() < 0.3}
+    base = base_table(10, 10, empty)
+    positions = rng.uniform(0, 10, size=(12, 2))
+    rows, cols, shape = extend_grid(base, positions, (10, 10), aspect=1.0)
+    free = np.array(sorted(r * 10 + c for r, c in empty))
+    centres = cell_centres(10, 10)[free]
+    cost = ((positions[:, None, :] - centres[None]) ** 2).sum(axis=2)
+    best = cost[linear_sum_assignment(cost)].sum()
+    chosen = cell_centres(10, 10)[rows * 10 + cols]
+    assert ((positions - chosen) ** 2).sum() == pytest.approx(best, rel=1e-6)
+
+
+def test_a_full_grid_grows_at_its_edge_and_keeps_every_cell():
+    base = base_table(4, 4, set())
+    positions = np.array([[0.5, 0.5], [3.5, 3.5], [2.0, 2.0], [4.5, 1.0], [1.0, 4.5]])
+    rows, cols, shape = extend_grid(base, positions, (4, 4), aspect=1.0)
+    assert shape in {(4, 6), (5, 5), (6, 4), (5, 4), (4, 5)} and shape[0] * shape[1] - 16 >= 5
+    assert shape == grown_shape(4, 4, 16, 5, 1.0)
+    new = set(zip(rows, cols))
+    assert len(new) == 5
+    assert not new & set(zip(base["row"], base["col"]))
+    assert all(r >= 4 or c >= 4 for r, c in new)  # only the grown lines were free
+
+
+@pytest.mark.parametrize("rows, cols, occupied, needed, aspect, expected", [
+    (4, 4, 16, 0, 1.0, (4, 4)), (4, 4, 10, 6, 1.0, (4, 4)), (4, 4, 16, 1, 1.0, (4, 5)),
+    (4, 4, 16, 5, 1.0, (5, 5)), (4, 8, 32, 1, 2.0, (4, 9)), (4, 8, 32, 9, 2.0, (5, 9)),
+])
+def test_grown_shape_known_answers(rows, cols, occupied, needed, aspect, expected):
+    assert grown_shape(rows, cols, occupied, needed, aspect) == expected
+
+
+def test_changed_cells_are_the_cells_whose_photo_differs():
+    base = pd.DataFrame({"id": ["a", "b", "c"], "row": [0, 0, 1], "col": [0, 1, 0]})
+    extended = pd.DataFrame({"id": ["a", "c", "d", "e"], "row": [0, 1, 1, 2], "col": [0, 0, 1, 0]})
+    changed = changed_cells(base, extended)
+    assert set(zip(changed["row"], changed["col"])) == {(0, 1), (1, 1), (2, 0)}
+
+
+def test_drift_sees_new_photos_placed_away_from_their_look_alikes():
+    # Features are the photos' true places on a 10 x 10 grid (slightly jittered), so a photo's
+    # look-alikes are the photos in the cells around its true cell.
+    rng = np.random.default_rng(1)
+    cells = rng.permutation(100)
+    features = cell_centres(10, 10)[cells] + rng.normal(scale=0.05, size=(100, 2))
+    is_new = np.zeros(100, bool)
+    is_new[:6] = True
+    good = drift(features, cells, is_new, np.zeros(6), rows=10, cols=10)
+    assert good["knn_ratio"] == pytest.approx(1.0, abs=0.2)
+    assert good["new_photos"] == 6 and good["new_share"] == pytest.approx(0.06)
+    # Each new photo swaps cells with the photo farthest from it: now among strangers.
+    scrambled = cells.copy()
+    for new in range(6):
+        far = int(np.argmax(((features - features[new]) ** 2).sum(axis=1)))
+        scrambled[[new, far]] = scrambled[[far, new]]
+    bad = drift(features, scrambled, is_new, np.zeros(6), rows=10, cols=10)
+    assert bad["knn_kept_new"] < 0.2 < 0.6 < good["knn_kept_new"]
+    assert bad["knn_ratio"] < 0.3
+
+
+def test_placed_photos_join_their_look_alikes_in_a_fitted_map():
+    from roomgrid.tsne import fit, place
+
+    rng = np.random.default_rng(2)
+    centres = rng.normal(size=(5, 20)) * 8
+    labels = np.repeat(np.arange(5), 60)
+    data = centres[labels] + rng.normal(size=(300, 20))
+    held_out = np.arange(0, 300, 15)
+    kept = np.setdiff1d(np.arange(300), held_out)
+    embedding, _ = fit(data[kept], perplexity=15, n_iter=250, early_exaggeration_iter=100, seed=1)
+    before = np.asarray(embedding).copy()
+    xy = place(embedding, data[held_out])
+    np.testing.assert_array_equal(np.asarray(embedding), before)  # the base map does not move
+    base_xy = np.asarray(embedding)
+    nearest = ((xy[:, None, :] - base_xy[None]) ** 2).sum(axis=2).argmin(axis=1)
+    assert (labels[kept][nearest] == labels[held_out]).mean() >= 0.95
