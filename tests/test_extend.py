@@ -112,3 +112,20 @@ def test_placed_photos_join_their_look_alikes_in_a_fitted_map():
     base_xy = np.asarray(embedding)
     nearest = ((xy[:, None, :] - base_xy[None]) ** 2).sum(axis=2).argmin(axis=1)
     assert (labels[kept][nearest] == labels[held_out]).mean() >= 0.95
+
+
+@pytest.mark.parametrize("ratio, advice", [(0.5, "rebuild recommended"), (0.95, "no rebuild needed")])
+def test_the_layout_figure_states_the_drift_and_the_advice(tmp_path, monkeypatch, ratio, advice):
+    from roomgrid import report
+
+    titles = []
+    monkeypatch.setattr(report, "_save", lambda figure, path: titles.append(figure._suptitle.get_text()))
+    points = pd.DataFrame({"id": ["a", "b", "c"], "x": [0.0, 1.0, 2.0], "y": [0.0, 1.0, 0.0]})
+    cells = pd.DataFrame({"id": ["a", "b", "c"], "city": ["x", "x", "y"], "row": [0, 0, 1], "col": [0, 1, 0]})
+    facts = {"rows": 2, "cols": 2, "method": "extend", "base": {"rows": 1, "cols": 2},
+             "quality": {"mean_sq_displacement": 0.1, "knn_kept": 1.0}, "rebuild_below": 0.9,
+             "rebuild_recommended": ratio < 0.9,
+             "drift": {"new_photos": 1, "new_share": 1 / 3, "knn_kept_new": 0.4 * ratio,
+                       "knn_kept_base": 0.4, "knn_ratio": ratio}}
+    report.plot_layout(points, cells, facts, {"perplexity": 5, "learning_rate": "auto"}, tmp_path / "l.png")
+    assert advice in titles[0] and "1 new photos (33.3%)" in titles[0] and f"ratio {ratio:.2f}" in titles[0]
