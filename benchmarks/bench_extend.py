@@ -45,7 +45,7 @@ def _thumbs(work: Path, cities: list[str]) -> dict[str, str]:
     return {c: str(work / "cities" / c / "thumbs.h5") for c in cities}
 
 
-def build(work: str, out: str, photos_tsv: str, cities: list[str], jobs: int) -> dict:
+def build(work: str, out: str, photos_tsv: str, cities: list[str], jobs: int, spare: float) -> dict:
     """A full build (PCA, t-SNE, grid, tiles) into ``out``; returns each stage's seconds."""
     import time
 
@@ -63,7 +63,8 @@ def build(work: str, out: str, photos_tsv: str, cities: list[str], jobs: int) ->
     seconds["tsne"] = time.perf_counter() - start
     start = time.perf_counter()
     stages.run_grid(out / "tsne.tsv", photos_tsv, out / "grid.tsv", out / "grid.json",
-                    method="auto", exact_max=3000, block_size=1024, aspect=1.0, n_jobs=jobs)
+                    method="auto", exact_max=3000, block_size=1024, aspect=1.0, spare=spare,
+                    n_jobs=jobs)
     seconds["grid"] = time.perf_counter() - start
     start = time.perf_counter()
     summary = stages.run_tiles(out / "grid.tsv", out / "grid.json", _thumbs(work, cities),
@@ -132,6 +133,7 @@ def main() -> None:
     parser.add_argument("--new-city", default=None)
     parser.add_argument("--new-photos", type=int, default=300)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--spare", type=float, default=0.0, help="layout.spare of both builds")
     args = parser.parse_args()
     work = Path(args.work)
     photos = read_table(work / "selection/photos.tsv")
@@ -139,20 +141,21 @@ def main() -> None:
     counts = selected["city"].value_counts()
     new_city = args.new_city or (counts - args.new_photos).abs().idxmin()
     cities = sorted(photos["city"].unique())
-    runs = work / "extend"
+    runs = work / f"extend-spare{args.spare:g}"
     base_photos = photos.copy()
     base_photos.loc[base_photos["city"] == new_city, "selected"] = False
     write_table(base_photos, runs / "base_photos.tsv")
     print(f"# machine: {machine_description()}")
     print(f"# base: {len(selected) - counts[new_city]} photos; new city {new_city}: "
-          f"{counts[new_city]} photos", flush=True)
+          f"{counts[new_city]} photos; layout.spare {args.spare:g}", flush=True)
 
-    base = measure(build, str(work), str(runs / "base"), str(runs / "base_photos.tsv"), cities, args.jobs)
+    base = measure(build, str(work), str(runs / "base"), str(runs / "base_photos.tsv"), cities, args.jobs,
+                   args.spare)
     measure(save_base, str(runs / "base"))
     grown = measure(extend, str(work), str(runs / "extended"), str(runs / "base/base"),
                     str(work / "selection/photos.tsv"), cities, args.jobs)
     full = measure(build, str(work), str(runs / "rebuild"), str(work / "selection/photos.tsv"),
-                   cities, args.jobs)
+                   cities, args.jobs, args.spare)
 
     before = read_table(runs / "base/grid.tsv").set_index("id")
     after = read_table(runs / "extended/grid.tsv").set_index("id")

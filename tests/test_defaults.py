@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 
-from roomgrid import grid, pca, tiles, triage, tsne
+from roomgrid import extend, grid, pca, tiles, triage, tsne
 from roomgrid.config import default_config
 from roomgrid.demo import make_demo_city
 from roomgrid.scan import ScanSettings
@@ -32,6 +32,7 @@ PARAMETERS = [
     (grid.assign_cells, "exact_max", "grid.exact_max"),
     (grid.assign_cells, "block_size", "grid.block_size"),
     (grid.assign_blocks, "block_size", "grid.block_size"),
+    (extend.spare_points, "share", "layout.spare"),
     (tiles.render_tiles, "cell_px", "tiles.cell_px"),
     (tiles.render_tiles, "tile_px", "tiles.tile_px"),
     (tiles.render_tiles, "quality", "tiles.quality"),

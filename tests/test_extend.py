@@ -129,3 +129,56 @@ def test_the_layout_figure_states_the_drift_and_the_advice(tmp_path, monkeypatch
                        "knn_kept_base": 0.4, "knn_ratio": ratio}}
     report.plot_layout(points, cells, facts, {"perplexity": 5, "learning_rate": "auto"}, tmp_path / "l.png")
     assert advice in titles[0] and "1 new photos (33.3%)" in titles[0] and f"ratio {ratio:.2f}" in titles[0]
+
+
+def test_a_new_photo_moves_as_its_placed_neighbours_moved():
+    from roomgrid.extend import grid_targets
+
+    rng = np.random.default_rng(4)
+    base_points = rng.uniform(0, 10, size=(200, 2))
+    frame = grid_frame(base_points, 12, 12)
+    at = to_cell_units(base_points, frame)
+    # Every placed photo sits 3 columns right and 1 row up of where the t-SNE map has it.
+    base_cells = np.column_stack([at[:, 1] - 0.5 - 1, at[:, 0] - 0.5 + 3])
+    new_points = np.array([[5.0, 5.0], [2.0, 8.0]])
+    targets = grid_targets(new_points, base_points, base_cells, frame)
+    np.testing.assert_allclose(targets, to_cell_units(new_points, frame) + [3, -1], atol=1e-9)
+
+
+def test_spare_placeholders_follow_the_photos_density():
+    from roomgrid.extend import spare_points
+
+    rng = np.random.default_rng(5)
+    dense = rng.normal(size=(800, 2))
+    sparse = rng.normal(size=(200, 2)) + [50, 0]
+    placeholders = spare_points(np.vstack([dense, sparse]), 0.1, seed=1)
+    assert len(placeholders) == 100
+    near_dense = (np.linalg.norm(placeholders, axis=1) < 10).mean()
+    assert 0.7 <= near_dense <= 0.9
+    assert len(spare_points(dense, 0.0)) == 0
+
+
+def test_a_rebuild_with_spare_cells_leaves_them_empty_among_the_photos(tmp_path):
+    from roomgrid.io import read_json, write_table
+    from roomgrid.stages import run_grid
+
+    rng = np.random.default_rng(6)
+    xy = np.vstack([rng.normal(size=(300, 2)), rng.normal(size=(300, 2)) + [8, 0]])
+    ids = [f"c/{i:03d}" for i in range(len(xy))]
+    write_table(pd.DataFrame({"id": ids, "x": xy[:, 0], "y": xy[:, 1]}), tmp_path / "tsne.tsv")
+    write_table(pd.DataFrame({"id": ids, "city": "c", "selected": True}), tmp_path / "photos.tsv")
+    for spare in (0.0, 0.1):
+        run_grid(tmp_path / "tsne.tsv", tmp_path / "photos.tsv", tmp_path / "grid.tsv",
+                 tmp_path / "grid.json", method="exact", exact_max=3000, block_size=1024,
+                 aspect=1.0, spare=spare)
+        facts = read_json(tmp_path / "grid.json")
+        grid_table = pd.read_csv(tmp_path / "grid.tsv", sep="\t")
+        empty = facts["rows"] * facts["cols"] - len(grid_table)
+        assert facts["spare_cells"] == round(spare * len(xy)) and empty >= facts["spare_cells"]
+        taken = np.zeros((facts["rows"], facts["cols"]), bool)
+        taken[grid_table["row"], grid_table["col"]] = True
+        # Empty cells with photos on both sides in their row: holes inside the map, not a margin.
+        inner = sum(1 for r in range(facts["rows"]) for c in range(1, facts["cols"] - 1)
+                    if not taken[r, c] and taken[r, :c].any() and taken[r, c + 1:].any())
+        if spare:
+            assert inner >= 0.5 * facts["spare_cells"]

@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 # Each new photo may go to one of this many free cells nearest to it (more when that is needed
 # to give every new photo a cell); an exact assignment then chooses among them.
 CANDIDATE_CELLS = 16
+# A new photo's target cell follows the moves of this many nearest placed photos (in t-SNE).
+TARGET_NEIGHBOURS = 8
 # Neighbourhood size of the drift's kNN measure, as in grid.layout_quality.
 DRIFT_NEIGHBOURS = 8
 
@@ -45,6 +47,55 @@ def to_cell_units(points: np.ndarray, frame: dict) -> np.ndarray:
         else:
             out[:, axis] = size / 2
     return out
+
+
+def grid_targets(new_points: np.ndarray, base_points: np.ndarray, base_cells: np.ndarray,
+                 frame: dict, k: int = TARGET_NEIGHBOURS) -> np.ndarray:
+    """Where new photos belong on the base grid, in cell units.
+
+    The grid spreads dense t-SNE clusters out, so a placed photo's cell lies several cells from
+    its own t-SNE position. A new photo should land where its look-alikes landed, not where the
+    t-SNE map has them: it moves as its ``k`` nearest placed photos (in t-SNE) moved, on average.
+
+    Parameters
+    ----------
+    new_points : ndarray (m, 2)
+        New photos' t-SNE positions.
+    base_points : ndarray (n, 2)
+        The placed photos' t-SNE positions.
+    base_cells : ndarray (n, 2)
+        Their ``(row, col)``.
+    frame : dict
+        The base's normalisation (:func:`grid_frame`).
+    """
+    from scipy.spatial import cKDTree
+
+    new_at = to_cell_units(new_points, frame)
+    if len(new_at) == 0 or len(base_points) == 0:
+        return new_at
+    base_at = to_cell_units(base_points, frame)
+    moves = np.column_stack([base_cells[:, 1] + 0.5, base_cells[:, 0] + 0.5]) - base_at
+    k = min(k, len(base_at))
+    _, nearest = cKDTree(base_at).query(new_at, k=k)
+    return new_at + moves[np.asarray(nearest).reshape(len(new_at), k)].mean(axis=1)
+
+
+def spare_points(points: np.ndarray, share: float, *, seed: int = 0) -> np.ndarray:
+    """Placeholder t-SNE points, ``round(share * n)`` of them, distributed like ``points``.
+
+    Laid out with the photos and then dropped, they leave empty cells where photos are dense in
+    proportion to that density: where later photos that look like these are likely to land.
+    Each is a random photo's position jittered by the median distance between neighbours.
+    """
+    from scipy.spatial import cKDTree
+
+    points = np.asarray(points, dtype=np.float64)
+    count = int(round(share * len(points)))
+    if count == 0 or len(points) < 2:
+        return np.empty((0, 2))
+    rng = np.random.default_rng(seed)
+    spacing = float(np.median(cKDTree(points).query(points, k=2)[0][:, 1]))
+    return points[rng.integers(0, len(points), count)] + rng.normal(scale=spacing, size=(count, 2))
 
 
 def grid_frame(points: np.ndarray, rows: int, cols: int) -> dict:

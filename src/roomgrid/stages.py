@@ -342,28 +342,36 @@ def run_neighbours(pca_h5, out_tsv, *, k: int, seed: int, n_jobs: int = 1) -> No
 
 
 def run_grid(tsne_tsv, photos_tsv, out_tsv, out_json, *, method: str, exact_max: int,
-             block_size: int, aspect: float, seed: int = 0, n_jobs: int = 1) -> None:
+             block_size: int, aspect: float, spare: float = 0.0, seed: int = 0,
+             n_jobs: int = 1) -> None:
+    """Assign every photo its cell. ``spare`` > 0 leaves that share of extra cells empty, spread
+    like the photos (:func:`roomgrid.extend.spare_points`), for photos added later."""
     import numpy as np
     import pandas as pd
 
     from . import grid
-    from .extend import grid_frame
+    from .extend import grid_frame, spare_points
     from .io import read_table, write_json, write_table
 
     points = read_table(tsne_tsv)
     cities = selected_photos(photos_tsv, ["city"]).set_index("id")["city"]
     xy = points[["x", "y"]].to_numpy(dtype=np.float64)
-    rows, cols = grid.grid_shape(len(xy), aspect)
-    cells, used = grid.assign_cells(xy, rows, cols, method=method, exact_max=exact_max,
+    placeholders = spare_points(xy, spare, seed=seed)
+    laid_out = np.vstack([xy, placeholders])
+    rows, cols = grid.grid_shape(len(laid_out), aspect)
+    cells, used = grid.assign_cells(laid_out, rows, cols, method=method, exact_max=exact_max,
                                     block_size=block_size, n_jobs=n_jobs, seed=seed)
+    cells = cells[:len(xy)]  # the placeholders' cells stay empty
     quality = grid.layout_quality(xy, cells, rows, cols)
     table = pd.DataFrame({"id": points["id"], "city": points["id"].map(cities),
                           "row": cells // cols, "col": cells % cols})
     write_table(table, out_tsv)
     write_json({"rows": int(rows), "cols": int(cols), "n": int(len(xy)), "method": used,
-                "mode": "rebuild", "frame": grid_frame(xy, rows, cols),
+                "mode": "rebuild", "spare_cells": int(len(placeholders)),
+                "frame": grid_frame(laid_out, rows, cols),
                 "quality": {k: float(v) for k, v in quality.items()}}, out_json)
-    logger.info("grid %dx%d for %d photos (%s): %s", rows, cols, len(xy), used, quality)
+    logger.info("grid %dx%d for %d photos and %d spare cells (%s): %s", rows, cols, len(xy),
+                len(placeholders), used, quality)
 
 
 def run_tiles(cells_tsv, facts_json, thumbs: Mapping[str, str], out_dir, *, cell_px: int,
@@ -510,7 +518,9 @@ def run_extend_grid(tsne_tsv, photos_tsv, pca_h5, base_dir, out_tsv, out_json, *
     kept = base[base["id"].isin(points["id"])]
     is_new = ~points["id"].isin(base["id"]).to_numpy()
     xy = points[["x", "y"]].to_numpy(np.float64)
-    positions = extend.to_cell_units(xy[is_new], frame)
+    base_points = read_table(base_dir / "tsne.tsv").set_index("id").loc[kept["id"]]
+    positions = extend.grid_targets(xy[is_new], base_points[["x", "y"]].to_numpy(np.float64),
+                                    kept[["row", "col"]].to_numpy(np.int64), frame)
     new_rows, new_cols, (rows, cols) = extend.extend_grid(
         kept, positions, (base_facts["rows"], base_facts["cols"]), aspect=aspect)
     row = points["id"].map(kept.set_index("id")["row"])

@@ -94,5 +94,6 @@ if LAYOUT == "rebuild":
             exact_max=config["grid"]["exact_max"],
             block_size=config["grid"]["block_size"],
             aspect=config["grid"]["aspect"],
+            spare=config["layout"]["spare"],
         script:
             "../scripts/run_stage.py"
