@@ -411,8 +411,10 @@ def update_tiles(grid: pd.DataFrame, thumbs_paths: Mapping[str, os.PathLike | st
 
     Parameters
     ----------
-    grid, thumbs_paths, cell_px, shape, quality, tile_px, background, n_jobs
+    grid, thumbs_paths, cell_px, shape, quality, tile_px, background
         As for :func:`render_tiles`; ``shape`` may be larger than the base's (a grown grid).
+    n_jobs : int
+        Workers of a whole-pyramid render; an update draws its few tiles in this process.
     base_dir : path
         A complete pyramid of the base grid with its ``tiles.json``.
     changed : DataFrame
