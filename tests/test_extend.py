@@ -182,3 +182,45 @@ def test_a_rebuild_with_spare_cells_leaves_them_empty_among_the_photos(tmp_path)
                     if not taken[r, c] and taken[r, :c].any() and taken[r, c + 1:].any())
         if spare:
             assert inner >= 0.5 * facts["spare_cells"]
+
+
+def write_city(path, ids, stacks):
+    import h5py
+
+    with h5py.File(path, "w") as handle:
+        handle["stacks"] = stacks
+        handle.create_dataset("ids", data=np.array(ids, dtype=object), dtype=h5py.string_dtype())
+
+
+def test_projection_keeps_base_coordinates_and_projects_new_photos(tmp_path):
+    from roomgrid.io import write_table
+    from roomgrid.pca import Basis, read_embedding, write_embedding
+    from roomgrid.stages import run_project_pca
+
+    rng = np.random.default_rng(7)
+    stacks = rng.integers(0, 255, size=(30, 4, 4), dtype=np.uint8)
+    ids = [f"a/{i:02d}" for i in range(20)] + [f"b/{i:02d}" for i in range(10)]
+    write_city(tmp_path / "a.h5", ids[:20], stacks[:20])
+    write_city(tmp_path / "b.h5", ids[20:], stacks[20:])
+    components = np.linalg.qr(rng.normal(size=(16, 3)))[0].T.astype(np.float32)
+    basis = Basis(components, rng.uniform(0.3, 0.7, size=16))
+    (tmp_path / "base").mkdir()
+    base_coords = rng.normal(size=(20, 3)).astype(np.float32)  # what the base's fit gave them
+    write_embedding(tmp_path / "base/pca.h5", ids[:20], base_coords, {"method": "randomized"}, basis)
+    # a/00 has left the selection; b/* are new.
+    write_table(pd.DataFrame({"id": ids, "city": [i[0] for i in ids], "selected": [i != "a/00" for i in ids]}),
+                tmp_path / "photos.tsv")
+    run_project_pca(tmp_path / "photos.tsv", {"a": tmp_path / "a.h5", "b": tmp_path / "b.h5"},
+                    tmp_path / "base", tmp_path / "pca.h5", batch_size=4, dataset="stacks")
+    out_ids, coords, facts = read_embedding(tmp_path / "pca.h5")
+    assert list(out_ids) == ids[1:]
+    np.testing.assert_array_equal(coords[:19], base_coords[1:])
+    # The reader scales uint8 stacks to [0, 1], as for the fit.
+    expected = (stacks[20:].reshape(10, 16) / 255.0 - basis.mean) @ components.T
+    np.testing.assert_allclose(coords[19:], expected, rtol=1e-4, atol=1e-3)
+    assert facts["projected"] == 10 and facts["removed"] == 1
+
+    write_city(tmp_path / "b.h5", ids[20:], rng.integers(0, 255, size=(10, 5, 5), dtype=np.uint8))
+    with pytest.raises(ValueError, match="features changed since the base"):
+        run_project_pca(tmp_path / "photos.tsv", {"a": tmp_path / "a.h5", "b": tmp_path / "b.h5"},
+                        tmp_path / "base", tmp_path / "pca2.h5", batch_size=4, dataset="stacks")

@@ -456,6 +456,11 @@ def run_project_pca(photos_tsv, features: Mapping[str, str], base_dir, out_h5, *
     coords[known] = base_coords[in_base[known].astype(int).to_numpy()]
     if len(new):
         with StackReader(features, new["id"], new["city"], dataset=dataset) as reader:
+            if reader.n_features != basis.components.shape[1]:
+                raise ValueError(
+                    f"the base's PCA basis takes {basis.components.shape[1]} features, but "
+                    f"{dataset!r} holds {reader.n_features}: features changed since the base was "
+                    "built; rebuild (layout.mode: rebuild)")
             coords[~known] = pca.project_rows(reader, basis, batch_size)
     info = dict(info) | {"mode": "extend", "projected": int(len(new)),
                          "removed": int(len(base_ids) - known.sum())}
