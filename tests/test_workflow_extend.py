@@ -187,3 +187,12 @@ def test_a_rebuild_after_extending_equals_a_clean_build(grown, tmp_path):
     assert rebuilt == {path: state[0] for path, state in tile_states(clean / "results/viewer/tiles").items()}
     # The rebuild made a new base: the next extension grows from the four-city map.
     assert read_table(work / "results/base/grid.tsv").equals(read_table(work / "results/layout/grid.tsv"))
+
+
+def test_extending_without_a_base_stops_naming_the_fix(tmp_path):
+    write_config(tmp_path, "config.yaml", CITIES[:1], "extend", tmp_path / "photos")
+    (tmp_path / "photos" / CITIES[0]).mkdir(parents=True)
+    done = subprocess.run(snakemake_command(tmp_path, "-n"), capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    message = done.stdout + done.stderr
+    assert "results/base/" in message and "layout.mode rebuild" in message
