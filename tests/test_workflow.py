@@ -227,8 +227,9 @@ def rule_conda_envs() -> dict[str, Path]:
     """Each rule's conda environment file, as its ``conda:`` directive names it."""
     envs = {}
     for smk in (REPO / "workflow/rules").glob("*.smk"):
-        for block in re.split(r"\n(?=(?:rule|checkpoint) )", smk.read_text()):
-            head = re.match(r"(?:rule|checkpoint) (\w+):", block)
+        # Rules of one layout mode sit indented under `if LAYOUT == ...:`.
+        for block in re.split(r"\n(?=[ ]*(?:rule|checkpoint) )", smk.read_text()):
+            head = re.match(r"\s*(?:rule|checkpoint) (\w+):", block)
             env = re.search(r'conda:\s*\n\s*"([^"]+)"', block)
             if head and env:
                 envs[head.group(1)] = (smk.parent / env.group(1)).resolve()
@@ -251,6 +252,8 @@ def run_in_env(env_file: Path, *args: str, cwd: Path) -> subprocess.CompletedPro
 
 # Rules this module's run has no labels for; tests/test_workflow_features.py runs them in their envs.
 CULLING_RULES = {"embed_labels", "predict_types", "plot_culling"}
+# Rules of layout.mode extend: they run in tests/test_workflow_extend.py, not in this build.
+EXTEND_RULES = {"project_pca", "place_tsne", "extend_grid", "update_tiles"}
 
 
 def rerun_jobs_in_their_envs(built, work) -> set[str]:
@@ -284,9 +287,13 @@ def test_each_rule_runs_with_only_its_conda_env_packages(built, tmp_path):
                          "embed_city"}
     ran = rerun_jobs_in_their_envs(built, tmp_path / "again")
     # Scraping needs the network; its code must still import in its environment.
-    assert ran == set(envs) - {"scrape_city"} - CULLING_RULES
+    assert ran == set(envs) - {"scrape_city"} - CULLING_RULES - EXTEND_RULES
     done = run_in_env(envs["scrape_city"], "--import", "roomgrid.scrape", cwd=tmp_path / "again")
     assert done.returncode == 0, done.stderr[-3000:]
+    # The extension's tiles run in the viewer's environment, without scipy or lapjv.
+    for module in ("roomgrid.extend", "roomgrid.tiles"):
+        done = run_in_env(envs["update_tiles"], "--import", module, cwd=tmp_path / "again")
+        assert done.returncode == 0, done.stderr[-3000:]
 
 
 def test_a_missing_package_is_caught_by_the_env_check(tmp_path):

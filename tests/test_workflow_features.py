@@ -30,7 +30,7 @@ CONFIG["cull"] = {"labels_dir": "labels", "labels_csv": None, "cluster_labels": 
 CONFIG["clusters"] = {"k": 6, "seed": 0}
 GLOBAL_AFTER_SELECTION = {"select_photos", "reduce_pca", "embed_tsne", "find_neighbours",
                           "assign_grid", "render_tiles", "build_viewer", "plot_triage",
-                          "plot_pca_variance", "plot_layout", "plot_culling", "all"}
+                          "plot_pca_variance", "plot_layout", "plot_culling", "save_base", "all"}
 
 
 def digests(folder):
