@@ -25,6 +25,7 @@ include: "workflow/rules/scan.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/select.smk"
 include: "workflow/rules/embed.smk"
+include: "workflow/rules/grow.smk"
 include: "workflow/rules/viewer.smk"
 include: "workflow/rules/report.smk"
 
@@ -36,3 +37,4 @@ rule all:
         "results/viewer/tiles",
         REPORT_PLOTS,
         FEATURE_PLOTS,
+        BASE,

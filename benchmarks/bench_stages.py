@@ -128,7 +128,7 @@ def run_pca(cities: list[str], work: str, method: str) -> dict:
     chosen = selected_photos(Path(work) / "selection" / "photos.tsv")
     stacks = {c: str(Path(work) / "cities" / c / "stacks.h5") for c in cities}
     with StackReader(stacks, chosen["id"], chosen["city"]) as reader:
-        coords, info = reduce(reader, PCA_COMPONENTS, PCA_BATCH, method)
+        coords, info, _ = reduce(reader, PCA_COMPONENTS, PCA_BATCH, method)
     np.save(Path(work) / f"pca_{method}.npy", coords)
     return {"n": len(coords), "variance": float(sum(info["explained_variance_ratio"]))}
 

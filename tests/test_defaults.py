@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 
-from roomgrid import grid, pca, tiles, triage, tsne
+from roomgrid import extend, grid, pca, tiles, triage, tsne
 from roomgrid.config import default_config
 from roomgrid.demo import make_demo_city
 from roomgrid.scan import ScanSettings
@@ -19,12 +19,12 @@ PARAMETERS = [
     (pca.reduce, "n_components", "pca.n_components"),
     (pca.reduce, "batch_size", "pca.batch_size"),
     (pca.reduce, "method", "pca.method"),
-    (tsne.embed, "perplexity", "tsne.perplexity"),
-    (tsne.embed, "learning_rate", "tsne.learning_rate"),
-    (tsne.embed, "n_iter", "tsne.n_iter"),
-    (tsne.embed, "early_exaggeration_iter", "tsne.early_exaggeration_iter"),
-    (tsne.embed, "seed", "tsne.seed"),
-    (tsne.embed, "initialization", "tsne.initialization"),
+    (tsne.fit, "perplexity", "tsne.perplexity"),
+    (tsne.fit, "learning_rate", "tsne.learning_rate"),
+    (tsne.fit, "n_iter", "tsne.n_iter"),
+    (tsne.fit, "early_exaggeration_iter", "tsne.early_exaggeration_iter"),
+    (tsne.fit, "seed", "tsne.seed"),
+    (tsne.fit, "initialization", "tsne.initialization"),
     (tsne.nearest_neighbours, "k", "neighbours.k"),
     (tsne.nearest_neighbours, "seed", "tsne.seed"),
     (grid.grid_shape, "aspect", "grid.aspect"),
@@ -32,6 +32,7 @@ PARAMETERS = [
     (grid.assign_cells, "exact_max", "grid.exact_max"),
     (grid.assign_cells, "block_size", "grid.block_size"),
     (grid.assign_blocks, "block_size", "grid.block_size"),
+    (extend.spare_points, "share", "layout.spare"),
     (tiles.render_tiles, "cell_px", "tiles.cell_px"),
     (tiles.render_tiles, "tile_px", "tiles.tile_px"),
     (tiles.render_tiles, "quality", "tiles.quality"),

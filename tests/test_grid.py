@@ -119,6 +119,26 @@ def test_blocks_close_to_exact_on_clustered_points():
     assert blocks["knn_kept"] >= 0.98 * exact["knn_kept"]
 
 
+def sharp_discs(n: int, seed: int) -> np.ndarray:
+    """Dense discs with sharp edges: block borders cut through them, as on real t-SNE maps."""
+    rng = np.random.default_rng(seed)
+    centres, radii = rng.uniform(-50, 50, (12, 2)), rng.uniform(3, 12, 12)
+    which = rng.choice(12, n, p=rng.dirichlet(np.ones(12)))
+    radius, angle = np.sqrt(rng.uniform(0, 1, n)) * radii[which], rng.uniform(0, 2 * np.pi, n)
+    return centres[which] + np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+
+
+def test_seam_repair_brings_sharp_clusters_close_to_exact():
+    # With one seam pass (windows shifted by half a block) this case stays 2.2% above the
+    # optimum; re-solving windows at further offsets across the borders brings it within 1.2%.
+    points = sharp_discs(2500, seed=1)
+    rows, cols = grid_shape(len(points))
+    exact = total_cost(points, assign_exact(points, rows, cols), rows, cols)
+    cells = assign_blocks(points, rows, cols, block_size=128, seed=0)
+    assert_valid(cells, len(points), rows, cols)
+    assert total_cost(points, cells, rows, cols) <= 1.012 * exact
+
+
 def test_blocks_are_deterministic_and_parallel_agrees():
     points = clustered(3000, seed=4)
     rows, cols = grid_shape(len(points))

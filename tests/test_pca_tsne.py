@@ -56,7 +56,7 @@ def test_pca_transforms_every_row_when_n_is_not_a_batch_multiple(tmp_path):
     with StackReader({"a": tmp_path / "a.h5", "b": tmp_path / "b.h5"}, ids, cities) as reader:
         assert reader.read(0, 3).shape == (3, 64)
         np.testing.assert_allclose(reader.read(300, 301)[0], stacks[600].ravel() / 255, atol=1e-6)
-        coords, info = reduce(reader, n_components=5, batch_size=100)
+        coords, info, _ = reduce(reader, n_components=5, batch_size=100)
     assert coords.shape == (len(ids), 5)
     assert info["rows_fitted"] == len(ids)
     assert sum(info["explained_variance_ratio"][:3]) > 0.95  # three latent factors
@@ -70,7 +70,7 @@ def test_pca_caps_components_at_the_number_of_photos(tmp_path):
     write_stacks(tmp_path / "a.h5", [f"a/{i}" for i in range(20)],
                  np.random.default_rng(1).integers(0, 255, (20, 4, 4), dtype=np.uint8))
     with StackReader({"a": tmp_path / "a.h5"}, [f"a/{i}" for i in range(20)], ["a"] * 20) as reader:
-        coords, info = reduce(reader, n_components=150, batch_size=1000)
+        coords, info, _ = reduce(reader, n_components=150, batch_size=1000)
     assert coords.shape == (20, 16) and info["n_components"] == 16
 
 
@@ -145,7 +145,7 @@ def test_randomized_pca_captures_the_same_variance_as_incremental(tmp_path):
     results = {}
     for method in ("incremental", "randomized"):
         with StackReader({"a": tmp_path / "a.h5"}, ids, ["a"] * n) as reader:
-            results[method] = reduce(reader, n_components=12, batch_size=128, method=method)
+            results[method] = reduce(reader, n_components=12, batch_size=128, method=method)[:2]
     (inc, inc_info), (rnd, rnd_info) = results["incremental"], results["randomized"]
     assert rnd.shape == inc.shape == (n, 12) and rnd_info["rows_fitted"] == n
     assert sum(rnd_info["explained_variance_ratio"]) == pytest.approx(
@@ -186,7 +186,7 @@ def test_randomized_pca_matches_an_exact_svd_and_reads_once_per_iteration(tmp_pa
         calls = []
         original = reader.batches
         reader.batches = lambda bounds: calls.append(len(bounds)) or original(bounds)
-        coords, info = fit_transform_randomized(reader, 6, 64, power_iterations=power_iterations)
+        coords, info, _ = fit_transform_randomized(reader, 6, 64, power_iterations=power_iterations)
     assert len(calls) == power_iterations + 1 == info["passes"]
     total = (singular ** 2).sum()
     if power_iterations == 0:
@@ -205,7 +205,7 @@ def test_randomized_pca_on_fewer_photos_than_components_pads_with_zeros(tmp_path
 
     ids, exact_data = _low_rank_stacks(tmp_path, 5, rank=3)
     with StackReader({"a": tmp_path / "a.h5"}, ids, ["a"] * 5) as reader:
-        coords, info = fit_transform_randomized(reader, 150, 64)
+        coords, info, _ = fit_transform_randomized(reader, 150, 64)
     assert coords.shape == (5, 5)
     assert np.isfinite(coords).all()
     # Five centred rows span at most four dimensions: the fifth component is empty.
@@ -222,6 +222,29 @@ def test_randomized_pca_of_identical_photos_is_all_zeros_not_nan(tmp_path):
     ids = [f"a/{i}" for i in range(6)]
     write_stacks(tmp_path / "a.h5", ids, np.full((6, 8, 8), 100, np.uint8))
     with StackReader({"a": tmp_path / "a.h5"}, ids, ["a"] * 6) as reader:
-        coords, info = fit_transform_randomized(reader, 3, 10)
+        coords, info, _ = fit_transform_randomized(reader, 3, 10)
     assert coords.shape == (6, 3) and not coords.any()
     assert info["explained_variance_ratio"] == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("method", ["incremental", "randomized"])
+def test_the_stored_basis_projects_photos_where_the_fit_put_them(tmp_path, method):
+    from roomgrid.pca import project_rows, read_basis, write_embedding
+
+    rng = np.random.default_rng(8)
+    n = 400
+    latent = rng.normal(size=(n, 6)) * np.linspace(5, 1, 6)
+    data = np.clip(128 + 5 * latent @ rng.normal(size=(6, 256)) + rng.normal(0, 2, (n, 256)), 0, 255)
+    ids = [f"a/{i:04d}" for i in range(n)]
+    write_stacks(tmp_path / "a.h5", ids, data.reshape(n, 16, 16).astype(np.uint8))
+    with StackReader({"a": tmp_path / "a.h5"}, ids, ["a"] * n) as reader:
+        coords, info, basis = reduce(reader, n_components=6, batch_size=64, method=method)
+    write_embedding(tmp_path / "pca.h5", ids, coords, info, basis)
+    stored = read_basis(tmp_path / "pca.h5")
+    # A later photo (here: the last 50, read again) lands on the coordinates the fit gave it.
+    later = ids[-50:]
+    with StackReader({"a": tmp_path / "a.h5"}, later, ["a"] * 50) as reader:
+        projected = project_rows(reader, stored, batch_size=16)
+    spread = np.abs(coords).max()
+    assert np.abs(projected - coords[-50:]).max() < 0.01 * spread
+    assert np.allclose(stored.components @ stored.components.T, np.eye(6), atol=1e-4)

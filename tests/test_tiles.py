@@ -225,3 +225,57 @@ def test_missing_thumbnails_are_skipped_with_reasons(mosaic, tmp_path):
     # The skipped cells stay background; cell (0, 1) centre is at pixel (72, 24).
     pixel = load(out / "3/1/0.jpg")[24, 72 - 64]
     assert np.abs(pixel - BACKGROUND).max() <= JPEG_TOLERANCE
+
+
+def test_update_redraws_only_tiles_over_changed_cells(mosaic, tmp_path):
+    import hashlib
+    import os
+
+    from roomgrid.tiles import update_tiles
+
+    grid, paths, geometry, _ = mosaic
+    render(mosaic, tmp_path / "base", quality=85)
+    digest = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (tmp_path / "base").rglob("*.jpg")}
+    # The boston file's unused photo joins the empty cell (0, 1); the photo in (6, 8) leaves.
+    grown = pd.concat([grid[~((grid["row"] == 6) & (grid["col"] == 8))],
+                       pd.DataFrame({"id": ["extra/unused.jpg"], "city": ["boston"], "row": [0], "col": [1]})])
+    changed = pd.DataFrame({"row": [0, 6], "col": [1, 8]})
+    shape = (geometry.rows, geometry.cols)
+    summary = update_tiles(grown, paths, tmp_path / "base", changed, tmp_path / "updated",
+                           cell_px=48, tile_px=64, shape=shape, quality=85)
+    render_tiles(grown, paths, tmp_path / "full", cell_px=48, tile_px=64, shape=shape, quality=85)
+
+    # Cell (0, 1) covers x 48..96 (tiles 0, 1 of row 0); cell (6, 8) x 384..432, y 288..336.
+    deepest = geometry.max_zoom
+    stale = {(deepest, 0, 0), (deepest, 1, 0), (deepest, 6, 4), (deepest, 6, 5)}
+    stale |= {(z, x >> (deepest - z), y >> (deepest - z)) for _, x, y in list(stale) for z in range(deepest)}
+    assert tile_files(tmp_path / "updated") == tile_files(tmp_path / "full")
+    assert summary["rendered_tiles"] == len(stale)
+    for z, x, y in tile_files(tmp_path / "updated"):
+        name = Path(str(z), str(x), f"{y}.jpg")
+        if (z, x, y) in stale:
+            assert not os.path.samefile(tmp_path / "updated" / name, tmp_path / "base" / name)
+            # Above the deepest zoom, unchanged children come decoded from the base's JPEGs:
+            # the same picture up to one more round of JPEG noise (largest at the sharp edges of
+            # these flat cells when a 64-px tile holds 60 of them).
+            difference = np.abs(load(tmp_path / "updated" / name) - load(tmp_path / "full" / name))
+            assert difference.mean() <= 4 and np.percentile(difference, 95) <= 2 * JPEG_TOLERANCE
+        else:
+            assert os.path.samefile(tmp_path / "updated" / name, tmp_path / "base" / name)
+    # The deepest tiles are drawn from the thumbnails, exactly as a full render draws them.
+    for _, x, y in [(z, x, y) for z, x, y in stale if z == deepest]:
+        name = Path(str(deepest), str(x), f"{y}.jpg")
+        assert (tmp_path / "updated" / name).read_bytes() == (tmp_path / "full" / name).read_bytes()
+    # The base is left as it was: new tiles replaced the links instead of writing through them.
+    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (tmp_path / "base").rglob("*.jpg")} == digest
+
+
+def test_update_renders_everything_when_the_base_looks_different(mosaic, tmp_path):
+    from roomgrid.tiles import update_tiles
+
+    grid, paths, geometry, _ = mosaic
+    render(mosaic, tmp_path / "base", quality=85)
+    summary = update_tiles(grid, paths, tmp_path / "base", pd.DataFrame({"row": [], "col": []}),
+                           tmp_path / "updated", cell_px=48, tile_px=64,
+                           shape=(geometry.rows, geometry.cols), quality=60)
+    assert summary["rendered_tiles"] == summary["total_tiles"] == len(tile_files(tmp_path / "base"))

@@ -214,13 +214,13 @@ def test_changing_perplexity_reruns_tsne_and_what_follows(built):
     jobs = planned_jobs(built, override(built, "perplexity.yaml", "tsne", perplexity=7))
     rules = {rule for rule, _ in jobs}
     assert rules == {"embed_tsne", "assign_grid", "render_tiles", "build_viewer", "plot_layout",
-                     "plot_tsne_thumbnails", "plot_benchmarks", "all"}
+                     "plot_tsne_thumbnails", "plot_benchmarks", "save_base", "all"}
 
 
 def test_changing_tile_quality_reruns_only_tiles(built):
     jobs = planned_jobs(built, override(built, "quality.yaml", "tiles", quality=60))
     # plot_benchmarks reads every stage's benchmark file, so a re-run stage re-draws it (cheap).
-    assert {rule for rule, _ in jobs} == {"render_tiles", "plot_benchmarks", "all"}
+    assert {rule for rule, _ in jobs} == {"render_tiles", "plot_benchmarks", "save_base", "all"}
 
 
 def test_a_wrong_config_key_stops_the_run_naming_it(built):
@@ -254,8 +254,9 @@ def rule_conda_envs() -> dict[str, Path]:
     """Each rule's conda environment file, as its ``conda:`` directive names it."""
     envs = {}
     for smk in (REPO / "workflow/rules").glob("*.smk"):
-        for block in re.split(r"\n(?=(?:rule|checkpoint) )", smk.read_text()):
-            head = re.match(r"(?:rule|checkpoint) (\w+):", block)
+        # Rules of one layout mode sit indented under `if LAYOUT == ...:`.
+        for block in re.split(r"\n(?=[ ]*(?:rule|checkpoint) )", smk.read_text()):
+            head = re.match(r"\s*(?:rule|checkpoint) (\w+):", block)
             env = re.search(r'conda:\s*\n\s*"([^"]+)"', block)
             if head and env:
                 envs[head.group(1)] = (smk.parent / env.group(1)).resolve()
@@ -278,6 +279,8 @@ def run_in_env(env_file: Path, *args: str, cwd: Path) -> subprocess.CompletedPro
 
 # Rules this module's run has no labels for; tests/test_workflow_features.py runs them in their envs.
 CULLING_RULES = {"embed_labels", "predict_types", "plot_culling"}
+# Rules of layout.mode extend: they run in tests/test_workflow_extend.py, not in this build.
+EXTEND_RULES = {"project_pca", "place_tsne", "extend_grid", "update_tiles"}
 
 
 def rerun_jobs_in_their_envs(built, work) -> set[str]:
@@ -311,9 +314,13 @@ def test_each_rule_runs_with_only_its_conda_env_packages(built, tmp_path):
                          "embed_city"}
     ran = rerun_jobs_in_their_envs(built, tmp_path / "again")
     # Scraping needs the network; its code must still import in its environment.
-    assert ran == set(envs) - {"scrape_city"} - CULLING_RULES
+    assert ran == set(envs) - {"scrape_city"} - CULLING_RULES - EXTEND_RULES
     done = run_in_env(envs["scrape_city"], "--import", "roomgrid.scrape", cwd=tmp_path / "again")
     assert done.returncode == 0, done.stderr[-3000:]
+    # The extension's tiles run in the viewer's environment, without scipy or lapjv.
+    for module in ("roomgrid.extend", "roomgrid.tiles"):
+        done = run_in_env(envs["update_tiles"], "--import", module, cwd=tmp_path / "again")
+        assert done.returncode == 0, done.stderr[-3000:]
 
 
 def test_a_missing_package_is_caught_by_the_env_check(tmp_path):

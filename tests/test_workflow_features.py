@@ -31,7 +31,7 @@ CONFIG["clusters"] = {"k": 6, "seed": 0}
 GLOBAL_AFTER_SELECTION = {"select_photos", "reduce_pca", "embed_tsne", "find_neighbours",
                           "assign_grid", "render_tiles", "build_viewer", "plot_triage",
                           "plot_pca_variance", "plot_layout", "plot_culling", "plot_counts",
-                          "plot_examples", "plot_tsne_thumbnails", "plot_benchmarks", "all"}
+                          "plot_examples", "plot_tsne_thumbnails", "plot_benchmarks", "save_base", "all"}
 
 
 def digests(folder):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 
 import h5py
 import numpy as np
@@ -17,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 
 def fit_transform_incremental(reader: StackReader, n_components: int, batch_size: int
-                              ) -> tuple[np.ndarray, dict]:
+                              ) -> tuple[np.ndarray, dict, "Basis"]:
     """IncrementalPCA over every row (two streaming passes: fit, then transform).
 
     ``n_components`` is capped at what the data allow (rows and features); the cap is reported.
@@ -39,12 +40,12 @@ def fit_transform_incremental(reader: StackReader, n_components: int, batch_size
             "n_components": used, "batch_size": int(batch_size), "batches": len(bounds),
             "rows_fitted": int(model.n_samples_seen_),
             "explained_variance_ratio": model.explained_variance_ratio_.astype(float).tolist()}
-    return coords, info
+    return coords, info, Basis(model.components_.astype(np.float32), model.mean_.astype(np.float64))
 
 
 def fit_transform_randomized(reader: StackReader, n_components: int, batch_size: int, *,
                              oversample: int = 10, power_iterations: int = 3, seed: int = 0
-                             ) -> tuple[np.ndarray, dict]:
+                             ) -> tuple[np.ndarray, dict, "Basis"]:
     """Randomized SVD of the centred data (Halko, Martinsson & Tropp 2011), streamed: one read of
     the stacks per power iteration, plus one for the sketch.
 
@@ -105,8 +106,10 @@ def fit_transform_randomized(reader: StackReader, n_components: int, batch_size:
             right = np.linalg.qr(projected)[0].astype(np.float32)
     # projected = B^T with B = Q^T (X - 1 mu); its SVD gives the components and, through Q,
     # the coordinates.
-    u, singular, _ = np.linalg.svd(projected.T, full_matrices=False)
+    u, singular, right_vectors = np.linalg.svd(projected.T, full_matrices=False)
     rank = min(used, len(singular))  # components beyond the data's rank are reported as zeros
+    components = np.zeros((used, features), dtype=np.float32)
+    components[:rank] = right_vectors[:rank]
     coords = np.zeros((n, used), dtype=np.float32)
     coords[:, :rank] = keep @ (transform @ (u[:, :rank] * singular[:rank])).astype(np.float32)
     variance = np.zeros(used)
@@ -119,7 +122,7 @@ def fit_transform_randomized(reader: StackReader, n_components: int, batch_size:
             "power_iterations": int(power_iterations), "passes": int(passes), "seed": int(seed),
             "explained_variance_ratio": (variance / total_variance if spread
                                          else np.zeros(used)).astype(float).tolist()}
-    return coords, info
+    return coords, info, Basis(components, mean)
 
 
 def _gram_orthonormaliser(gram: np.ndarray) -> np.ndarray:
@@ -129,24 +132,49 @@ def _gram_orthonormaliser(gram: np.ndarray) -> np.ndarray:
     return vectors[:, useful] / np.sqrt(values[useful])
 
 
+@dataclass(frozen=True)
+class Basis:
+    """What projects a feature row to PCA coordinates: ``(row - mean) @ components.T``."""
+
+    components: np.ndarray  # (k, features), orthonormal rows (zero rows beyond the data's rank)
+    mean: np.ndarray        # (features,)
+
+    def project(self, rows: np.ndarray) -> np.ndarray:
+        return ((rows - self.mean) @ self.components.T).astype(np.float32)
+
+
+def project_rows(reader: StackReader, basis: Basis, batch_size: int) -> np.ndarray:
+    """PCA coordinates of every row of ``reader`` with a basis fitted earlier."""
+    coords = np.empty((len(reader), len(basis.components)), dtype=np.float32)
+    bounds = batch_bounds(len(reader), batch_size)
+    for (start, stop), batch in zip(bounds, reader.batches(bounds)):
+        coords[start:stop] = basis.project(batch)
+    return coords
+
+
 METHODS = {"incremental": fit_transform_incremental, "randomized": fit_transform_randomized}
 
 
 def reduce(reader: StackReader, n_components: int = 150, batch_size: int = 1000,
-           method: str = "randomized") -> tuple[np.ndarray, dict]:
+           method: str = "randomized") -> tuple[np.ndarray, dict, Basis]:
     if method not in METHODS:
         raise ValueError(f"unknown PCA method {method!r}; choose from {sorted(METHODS)}")
-    coords, info = METHODS[method](reader, n_components, batch_size)
+    coords, info, basis = METHODS[method](reader, n_components, batch_size)
     logger.info("pca: %d rows -> %d components, %.1f%% of variance", len(coords),
                 info["n_components"], 100 * sum(info["explained_variance_ratio"]))
-    return coords, info
+    return coords, info, basis
 
 
-def write_embedding(path: str | os.PathLike, ids, coords: np.ndarray, info: dict) -> None:
-    """HDF5 with ``ids``, ``coords`` (n, k) float32 and the fit's facts as attributes."""
+def write_embedding(path: str | os.PathLike, ids, coords: np.ndarray, info: dict,
+                    basis: Basis | None = None) -> None:
+    """HDF5 with ``ids``, ``coords`` (n, k) float32, the fit's facts as attributes and, when
+    given, the basis (``components``, ``mean``) that projects further photos."""
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as handle:
         handle.create_dataset("ids", data=np.asarray(ids, dtype=object), dtype=h5py.string_dtype())
         handle.create_dataset("coords", data=coords.astype(np.float32))
+        if basis is not None:
+            handle.create_dataset("components", data=basis.components.astype(np.float32))
+            handle.create_dataset("mean", data=basis.mean.astype(np.float64))
         for key, value in info.items():
             handle.attrs[key] = value
 
@@ -154,3 +182,11 @@ def write_embedding(path: str | os.PathLike, ids, coords: np.ndarray, info: dict
 def read_embedding(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, dict]:
     with h5py.File(path, "r") as handle:
         return handle["ids"].asstr()[:], handle["coords"][:], dict(handle.attrs)
+
+
+def read_basis(path: str | os.PathLike) -> Basis:
+    """The stored basis of an embedding file written with one."""
+    with h5py.File(path, "r") as handle:
+        if "components" not in handle:
+            raise ValueError(f"{path} holds no PCA basis (written before bases were stored)")
+        return Basis(handle["components"][:], handle["mean"][:])

@@ -88,6 +88,15 @@ def plot_layout(points: pd.DataFrame, cells: pd.DataFrame, grid_facts: dict, tsn
     right.set_title(f"grid {grid_facts['rows']}x{grid_facts['cols']} ({grid_facts['method']}): "
                     f"msd {quality['mean_sq_displacement']:.2f} cells, "
                     f"8-NN kept {quality['knn_kept']:.3f}", fontsize=9)
+    drift = grid_facts.get("drift")
+    if drift and drift.get("knn_ratio") is not None:
+        advice = "rebuild recommended" if grid_facts.get("rebuild_recommended") else "no rebuild needed"
+        figure.suptitle(f"extended base {grid_facts['base']['rows']}x{grid_facts['base']['cols']} "
+                        f"with {drift['new_photos']} new photos ({100 * drift['new_share']:.1f}%): "
+                        f"their look-alikes kept {drift['knn_kept_new']:.2f} vs "
+                        f"{drift['knn_kept_base']:.2f} for placed photos "
+                        f"(ratio {drift['knn_ratio']:.2f}, threshold "
+                        f"{grid_facts['rebuild_below']:.2f}): {advice}", fontsize=9)
     for axis in (left, right):
         axis.set_aspect("equal")
         axis.set_xticks([])

@@ -135,7 +135,8 @@ def reduce_pca(job) -> None:
 
 
 def embed_tsne(job) -> None:
-    run_tsne(job.input[0], job.output.points, job.output.facts, n_jobs=job.threads, **job.params)
+    run_tsne(job.input[0], job.output.points, job.output.facts, n_jobs=job.threads,
+             model_pkl=job.output.model, **job.params)
 
 
 def find_neighbours(job) -> None:
@@ -146,6 +147,37 @@ def find_neighbours(job) -> None:
 def assign_grid(job) -> None:
     run_grid(job.input.points, job.input.photos, job.output.cells, job.output.facts,
              n_jobs=job.threads, **job.params)
+
+
+# --- growing a built map (layout.mode: extend) -------------------------------------------------
+
+def save_base(job) -> None:
+    i = job.input
+    run_save_base({"pca.h5": i.pca, "tsne.pkl": i.model, "tsne.tsv": i.points,
+                   "tsne.json": i.tsne_facts, "grid.tsv": i.cells, "grid.json": i.facts,
+                   "tiles": i.tiles}, job.output[0])
+
+
+def project_pca(job) -> None:
+    p = job.params
+    run_project_pca(job.input.photos, dict(zip(p.cities, job.input.features)), job.input.base,
+                    job.output[0], batch_size=p.batch_size, dataset=p.dataset)
+
+
+def place_tsne(job) -> None:
+    run_place_tsne(job.input.pca, job.input.base, job.output.points, job.output.facts)
+
+
+def extend_grid(job) -> None:
+    run_extend_grid(job.input.points, job.input.photos, job.input.pca, job.input.base,
+                    job.output.cells, job.output.facts, **job.params)
+
+
+def update_tiles(job) -> None:
+    p = job.params
+    run_update_tiles(job.input.cells, job.input.facts, dict(zip(p.cities, job.input.thumbs)),
+                     job.input.base, job.output[0], cell_px=p.cell_px, tile_px=p.tile_px,
+                     quality=p.quality, background=p.background, n_jobs=job.threads)
 
 
 # --- map ---------------------------------------------------------------------------------------
@@ -240,7 +272,7 @@ RULES = {adapter.__name__: adapter for adapter in (
     cluster_photos, embed_labels, predict_types, reduce_pca, embed_tsne, find_neighbours,
     assign_grid, render_tiles, build_viewer, plot_triage, plot_pca_variance, plot_layout,
     plot_counts, plot_examples, plot_tsne_thumbnails, plot_benchmarks, plot_clusters,
-    plot_culling)}
+    plot_culling, save_base, project_pca, place_tsne, extend_grid, update_tiles)}
 
 
 # --- file-level stages (callable without Snakemake) ----------------------------------------------
@@ -311,21 +343,29 @@ def run_pca(photos_tsv, features: Mapping[str, str], out_h5, *, n_components: in
         raise ValueError(f"{problem}: see column 'dropped' of {photos_tsv}")
     chosen = selected_photos(photos_tsv, ["city"])
     with StackReader(features, chosen["id"], chosen["city"], dataset=dataset) as reader:
-        coords, info = pca.reduce(reader, n_components, batch_size, method)
-    pca.write_embedding(out_h5, chosen["id"], coords, info)
+        coords, info, basis = pca.reduce(reader, n_components, batch_size, method)
+    pca.write_embedding(out_h5, chosen["id"], coords, info, basis)
 
 
-def run_tsne(pca_h5, out_tsv, out_json, *, n_jobs: int = 1, **settings) -> None:
+def run_tsne(pca_h5, out_tsv, out_json, *, n_jobs: int = 1, model_pkl=None, **settings) -> None:
+    import pickle
+
+    import numpy as np
     import pandas as pd
 
-    from .io import write_json, write_table
+    from .io import atomic_path, write_json, write_table
     from .pca import read_embedding
-    from .tsne import embed
+    from .tsne import fit
 
     ids, coords, _ = read_embedding(pca_h5)
-    xy, info = embed(coords, n_jobs=n_jobs, **settings)
+    embedding, info = fit(coords, n_jobs=n_jobs, **settings)
+    xy = np.asarray(embedding, dtype=np.float64)
     write_table(pd.DataFrame({"id": ids, "x": xy[:, 0], "y": xy[:, 1]}), out_tsv)
     write_json(info, out_json)
+    if model_pkl is not None:
+        # The fitted embedding with its affinities: what places photos added later.
+        with atomic_path(model_pkl) as tmp, open(tmp, "wb") as handle:
+            pickle.dump(embedding, handle, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def run_neighbours(pca_h5, out_tsv, *, k: int, seed: int, n_jobs: int = 1) -> None:
@@ -342,26 +382,36 @@ def run_neighbours(pca_h5, out_tsv, *, k: int, seed: int, n_jobs: int = 1) -> No
 
 
 def run_grid(tsne_tsv, photos_tsv, out_tsv, out_json, *, method: str, exact_max: int,
-             block_size: int, aspect: float, seed: int = 0, n_jobs: int = 1) -> None:
+             block_size: int, aspect: float, spare: float = 0.0, seed: int = 0,
+             n_jobs: int = 1) -> None:
+    """Assign every photo its cell. ``spare`` > 0 leaves that share of extra cells empty, spread
+    like the photos (:func:`roomgrid.extend.spare_points`), for photos added later."""
     import numpy as np
     import pandas as pd
 
     from . import grid
+    from .extend import grid_frame, spare_points
     from .io import read_table, write_json, write_table
 
     points = read_table(tsne_tsv)
     cities = selected_photos(photos_tsv, ["city"]).set_index("id")["city"]
     xy = points[["x", "y"]].to_numpy(dtype=np.float64)
-    rows, cols = grid.grid_shape(len(xy), aspect)
-    cells, used = grid.assign_cells(xy, rows, cols, method=method, exact_max=exact_max,
+    placeholders = spare_points(xy, spare, seed=seed)
+    laid_out = np.vstack([xy, placeholders])
+    rows, cols = grid.grid_shape(len(laid_out), aspect)
+    cells, used = grid.assign_cells(laid_out, rows, cols, method=method, exact_max=exact_max,
                                     block_size=block_size, n_jobs=n_jobs, seed=seed)
+    cells = cells[:len(xy)]  # the placeholders' cells stay empty
     quality = grid.layout_quality(xy, cells, rows, cols)
     table = pd.DataFrame({"id": points["id"], "city": points["id"].map(cities),
                           "row": cells // cols, "col": cells % cols})
     write_table(table, out_tsv)
     write_json({"rows": int(rows), "cols": int(cols), "n": int(len(xy)), "method": used,
+                "mode": "rebuild", "spare_cells": int(len(placeholders)),
+                "frame": grid_frame(laid_out, rows, cols),
                 "quality": {k: float(v) for k, v in quality.items()}}, out_json)
-    logger.info("grid %dx%d for %d photos (%s): %s", rows, cols, len(xy), used, quality)
+    logger.info("grid %dx%d for %d photos and %d spare cells (%s): %s", rows, cols, len(xy),
+                len(placeholders), used, quality)
 
 
 def run_tiles(cells_tsv, facts_json, thumbs: Mapping[str, str], out_dir, *, cell_px: int,
@@ -390,3 +440,183 @@ def run_viewer(cells_tsv, facts_json, photos_tsv, neighbours_tsv, page_html, *, 
     build(read_table(cells_tsv), selected_photos(photos_tsv), read_table(neighbours_tsv),
           os.path.dirname(page_html), geometry=geometry, leaflet_dir=leaflet_dir,
           photo_roots=photo_roots, title=title, settings=settings)
+
+
+# --- growing a built map -------------------------------------------------------------------------
+
+BASE_FILES = ("pca.h5", "tsne.pkl", "tsne.tsv", "tsne.json", "grid.tsv", "grid.json", "tiles")
+
+
+def run_save_base(parts: Mapping[str, str], out_dir) -> None:
+    """Keep a full build's PCA, t-SNE, grid and tiles as the base that extensions grow from.
+
+    Files are hard-linked where the file system allows (a 125k-photo pyramid is ~30,000 tiles),
+    copied elsewhere. Every stage replaces its outputs by renaming a new file onto them, so a link
+    here keeps the base's version after the build moves on.
+    """
+    import shutil
+
+    from .io import atomic_directory
+
+    missing = sorted(set(BASE_FILES) - set(parts))
+    if missing:
+        raise ValueError(f"a base needs {list(BASE_FILES)}; missing {missing}")
+    with atomic_directory(out_dir) as work:
+        for name in BASE_FILES:
+            source = Path(parts[name])
+            if source.is_dir():
+                shutil.copytree(source, work / name, copy_function=_link_or_copy)
+            else:
+                _link_or_copy(source, work / name)
+
+
+def _link_or_copy(source, target) -> None:
+    import shutil
+
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def run_project_pca(photos_tsv, features: Mapping[str, str], base_dir, out_h5, *, batch_size: int,
+                    dataset: str) -> None:
+    """PCA coordinates of every selected photo: the base's own for its photos, the base basis's
+    projection for new ones."""
+    import numpy as np
+
+    from . import pca
+    from .stackreader import StackReader
+
+    base_h5 = Path(base_dir) / "pca.h5"
+    base_ids, base_coords, info = pca.read_embedding(base_h5)
+    basis = pca.read_basis(base_h5)
+    chosen = selected_photos(photos_tsv, ["city"])
+    position = {photo_id: i for i, photo_id in enumerate(base_ids)}
+    in_base = chosen["id"].map(position)
+    new = chosen[in_base.isna()]
+    coords = np.empty((len(chosen), base_coords.shape[1]), dtype=np.float32)
+    known = in_base.notna().to_numpy()
+    coords[known] = base_coords[in_base[known].astype(int).to_numpy()]
+    if len(new):
+        with StackReader(features, new["id"], new["city"], dataset=dataset) as reader:
+            if reader.n_features != basis.components.shape[1]:
+                raise ValueError(
+                    f"the base's PCA basis takes {basis.components.shape[1]} features, but "
+                    f"{dataset!r} holds {reader.n_features}: features changed since the base was "
+                    "built; rebuild (layout.mode: rebuild)")
+            coords[~known] = pca.project_rows(reader, basis, batch_size)
+    info = dict(info) | {"mode": "extend", "projected": int(len(new)),
+                         "removed": int(len(base_ids) - known.sum())}
+    pca.write_embedding(out_h5, chosen["id"], coords, info, basis)
+    logger.info("pca: %d photos from the base, %d new projected onto its basis, %d removed",
+                known.sum(), len(new), info["removed"])
+
+
+def run_place_tsne(pca_h5, base_dir, out_tsv, out_json) -> None:
+    """t-SNE positions of every photo: the base's for its photos, openTSNE's ``transform`` into
+    the base embedding for new ones."""
+    import pickle
+
+    import numpy as np
+    import pandas as pd
+
+    from .io import read_json, read_table, write_json, write_table
+    from .pca import read_embedding
+    from .tsne import place
+
+    base_dir = Path(base_dir)
+    ids, coords, _ = read_embedding(pca_h5)
+    base_points = read_table(base_dir / "tsne.tsv").set_index("id")
+    known = pd.Index(ids).isin(base_points.index)
+    xy = np.empty((len(ids), 2))
+    xy[known] = base_points.loc[ids[known], ["x", "y"]].to_numpy(np.float64)
+    if (~known).any():
+        with open(base_dir / "tsne.pkl", "rb") as handle:
+            embedding = pickle.load(handle)
+        xy[~known] = place(embedding, coords[~known])
+    write_table(pd.DataFrame({"id": ids, "x": xy[:, 0], "y": xy[:, 1]}), out_tsv)
+    write_json(read_json(base_dir / "tsne.json") | {
+        "mode": "extend", "n": int(len(ids)), "placed": int((~known).sum()),
+        "removed": int((~base_points.index.isin(ids)).sum())}, out_json)
+    logger.info("tsne: %d photos kept their base position, %d placed into the base map",
+                known.sum(), (~known).sum())
+
+
+def run_extend_grid(tsne_tsv, photos_tsv, pca_h5, base_dir, out_tsv, out_json, *, aspect: float,
+                    rebuild_below: float) -> dict:
+    """Cells for every selected photo: base photos keep theirs, new ones get free cells near
+    their t-SNE position (the grid grows at its edge when needed); removed photos leave theirs
+    empty. The facts add the drift (:func:`roomgrid.extend.drift`) and whether a rebuild is
+    recommended (new photos keep less than ``rebuild_below`` of the base photos' kNN share)."""
+    import numpy as np
+    import pandas as pd
+
+    from . import extend, grid
+    from .io import read_json, read_table, write_json, write_table
+    from .pca import read_embedding
+
+    base_dir = Path(base_dir)
+    points = read_table(tsne_tsv)
+    cities = selected_photos(photos_tsv, ["city"]).set_index("id")["city"]
+    base = read_table(base_dir / "grid.tsv")
+    base_facts = read_json(base_dir / "grid.json")
+    frame = base_facts.get("frame") or extend.grid_frame(
+        read_table(base_dir / "tsne.tsv")[["x", "y"]].to_numpy(np.float64),
+        base_facts["rows"], base_facts["cols"])
+    kept = base[base["id"].isin(points["id"])]
+    is_new = ~points["id"].isin(base["id"]).to_numpy()
+    xy = points[["x", "y"]].to_numpy(np.float64)
+    base_points = read_table(base_dir / "tsne.tsv").set_index("id").loc[kept["id"]]
+    positions = extend.grid_targets(xy[is_new], base_points[["x", "y"]].to_numpy(np.float64),
+                                    kept[["row", "col"]].to_numpy(np.int64), frame)
+    new_rows, new_cols, (rows, cols) = extend.extend_grid(
+        kept, positions, (base_facts["rows"], base_facts["cols"]), aspect=aspect)
+    row = points["id"].map(kept.set_index("id")["row"])
+    col = points["id"].map(kept.set_index("id")["col"])
+    row[is_new], col[is_new] = new_rows, new_cols
+    table = pd.DataFrame({"id": points["id"], "city": points["id"].map(cities),
+                          "row": row.astype(np.int64), "col": col.astype(np.int64)})
+    write_table(table, out_tsv)
+
+    cells = table["row"].to_numpy() * cols + table["col"].to_numpy()
+    ids, features, _ = read_embedding(pca_h5)
+    if list(ids) != list(points["id"]):
+        raise ValueError(f"{pca_h5} and {tsne_tsv} list different photos")
+    centres = np.column_stack([new_cols + 0.5, new_rows + 0.5])
+    displacement = np.sqrt(((positions - centres) ** 2).sum(axis=1))
+    drift = extend.drift(features, cells, is_new, displacement, rows=rows, cols=cols)
+    recommended = drift["knn_ratio"] is not None and drift["knn_ratio"] < rebuild_below
+    quality = grid.layout_quality(xy, cells, rows, cols)
+    facts = {"rows": int(rows), "cols": int(cols), "n": int(len(points)), "method": "extend",
+             "mode": "extend", "frame": frame,
+             "base": {"rows": int(base_facts["rows"]), "cols": int(base_facts["cols"]),
+                      "n": int(len(base))},
+             "removed": int(len(base) - len(kept)),
+             "quality": {k: float(v) for k, v in quality.items()},
+             "drift": drift, "rebuild_below": float(rebuild_below),
+             "rebuild_recommended": bool(recommended)}
+    write_json(facts, out_json)
+    if recommended:
+        logger.warning("extend: new photos keep %.2f of the base photos' look-alike share "
+                       "(threshold %.2f): a rebuild (layout.mode: rebuild) would place them better",
+                       drift["knn_ratio"], rebuild_below)
+    logger.info("extend: %d new photos, %d removed, grid %dx%d (base %dx%d): %s", is_new.sum(),
+                facts["removed"], rows, cols, base_facts["rows"], base_facts["cols"], drift)
+    return facts
+
+
+def run_update_tiles(cells_tsv, facts_json, thumbs: Mapping[str, str], base_dir, out_dir, *,
+                     cell_px: int, tile_px: int, quality: int, background: Sequence[int],
+                     n_jobs: int = 1) -> dict:
+    from .extend import changed_cells
+    from .io import read_json, read_table
+    from .tiles import update_tiles
+
+    base_dir = Path(base_dir)
+    cells = read_table(cells_tsv)
+    facts = read_json(facts_json)
+    changed = changed_cells(read_table(base_dir / "grid.tsv"), cells)
+    return update_tiles(cells, thumbs, base_dir / "tiles", changed, out_dir, cell_px=cell_px,
+                        shape=(facts["rows"], facts["cols"]), quality=quality, tile_px=tile_px,
+                        background=tuple(background), n_jobs=n_jobs)

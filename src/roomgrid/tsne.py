@@ -17,13 +17,21 @@ logger = logging.getLogger(__name__)
 EXACT_NEIGHBOURS_MAX = 20_000
 
 
-def embed(coords: np.ndarray, *, perplexity: float = 30.0, learning_rate: float | str = "auto",
-          n_iter: int = 750, early_exaggeration_iter: int = 250, seed: int = 42,
-          initialization: str = "pca", n_jobs: int = 1) -> tuple[np.ndarray, dict]:
-    """Embed ``coords`` (n, k) in 2-D.
+def embed(coords: np.ndarray, **settings) -> tuple[np.ndarray, dict]:
+    """Embed ``coords`` (n, k) in 2-D; see :func:`fit` for the settings."""
+    embedding, info = fit(coords, **settings)
+    return np.asarray(embedding, dtype=np.float64), info
 
-    Every setting is passed to openTSNE and echoed back in the returned facts, so a setting that did
-    not take effect is visible. Perplexity is capped at (n - 1) / 3, the most the data support.
+
+def fit(coords: np.ndarray, *, perplexity: float = 30.0, learning_rate: float | str = "auto",
+        n_iter: int = 750, early_exaggeration_iter: int = 250, seed: int = 42,
+        initialization: str = "pca", n_jobs: int = 1):
+    """Embed ``coords`` (n, k) in 2-D; returns openTSNE's ``TSNEEmbedding`` and the facts.
+
+    The embedding keeps its affinities (and their nearest-neighbour index), which is what
+    :func:`place` needs to add photos to it later. Every setting is passed to openTSNE and echoed
+    back in the returned facts, so a setting that did not take effect is visible. Perplexity is
+    capped at (n - 1) / 3, the most the data support.
     """
     n = len(coords)
     if n < MIN_PHOTOS:
@@ -46,7 +54,31 @@ def embed(coords: np.ndarray, *, perplexity: float = 30.0, learning_rate: float 
             # tsne.json byte-identical between identical runs.
             "kl_divergence": round(float(embedding.kl_divergence), 6)}
     logger.info("tsne: %s", info)
-    return np.asarray(embedding, dtype=np.float64), info
+    return embedding, info
+
+
+def place(embedding, coords: np.ndarray, *, perplexity: float = 5.0, n_iter: int = 250
+          ) -> np.ndarray:
+    """Positions (m, 2) of new photos in a fitted embedding, which stays as it is.
+
+    openTSNE's ``transform``: each new photo starts at the median position of its nearest photos
+    of the embedding (in PCA space) and is then optimised against the embedding alone, with the
+    low learning rate and mild exaggeration its documentation recommends for adding points. The
+    new photos are placed independently of each other, so adding them in one batch or several
+    gives the same positions.
+    """
+    coords = np.ascontiguousarray(coords, dtype=np.float64)
+    if len(coords) == 0:
+        return np.empty((0, 2))
+    perplexity = float(min(perplexity, (len(embedding) - 1) / 3))
+    before = np.array(embedding, dtype=np.float64)
+    partial = np.asarray(embedding.transform(coords, perplexity=perplexity, n_iter=n_iter),
+                         dtype=np.float64)
+    # transform centres the embedding in place first (a translation); report the new positions
+    # in the embedding's own frame and give the embedding its positions back.
+    shift = (before - np.asarray(embedding, dtype=np.float64)).mean(axis=0)
+    embedding[:] = before
+    return partial + shift
 
 
 def nearest_neighbours(coords: np.ndarray, k: int = 8, *, seed: int = 42, n_jobs: int = 1,

@@ -143,3 +143,13 @@ def feature_files():
 
 def cnn_model():
     return "results/model/cnn.onnx" if FEATURES == "cnn" else []
+
+
+# rebuild: every run fits PCA, t-SNE and the grid to all photos and keeps them as results/base/.
+# extend: new photos join that base; no placed photo moves (README: "Growing a map").
+LAYOUT = config["layout"]["mode"]
+if LAYOUT == "extend" and not os.path.exists("results/base/grid.json"):
+    raise ValueError(
+        "layout.mode extend grows the map kept in results/base/, which does not exist yet: "
+        "build once with layout.mode rebuild"
+    )

@@ -1,0 +1,226 @@
+"""Growing a built map: free cells near the new photos, no placed photo moves, drift measured."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import linear_sum_assignment
+
+from roomgrid.extend import changed_cells, drift, extend_grid, grid_frame, grown_shape, to_cell_units
+from roomgrid.grid import cell_centres, normalise_points
+
+
+def base_table(rows, cols, empty):
+    """Every cell of a rows x cols grid occupied except those in ``empty``."""
+    cells = [(r, c) for r in range(rows) for c in range(cols) if (r, c) not in empty]
+    return pd.DataFrame({"id": [f"p{i}" for i in range(len(cells))],
+                         "row": [r for r, _ in cells], "col": [c for _, c in cells]})
+
+
+def test_the_base_frame_maps_base_points_like_the_grid_did():
+    points = np.random.default_rng(0).normal(size=(50, 2)) * [3, 1]
+    frame = grid_frame(points, 6, 9)
+    np.testing.assert_allclose(to_cell_units(points, frame), normalise_points(points, 6, 9))
+
+
+def test_new_photos_fill_the_free_cells_nearest_them():
+    empty = {(1, 1), (1, 2), (4, 6), (5, 0)}
+    base = base_table(6, 8, empty)
+    # Two photos near the hole at (1, 1)-(1, 2), one near (4, 6).
+    positions = np.array([[1.4, 1.6], [2.6, 1.4], [6.5, 4.5]])
+    rows, cols, shape = extend_grid(base, positions, (6, 8), aspect=1.0)
+    assert shape == (6, 8)
+    assert set(zip(rows, cols)) == {(1, 1), (1, 2), (4, 6)}
+    # The assignment among the chosen cells is optimal: (1, 1) to the first, (1, 2) to the second.
+    assert (rows[0], cols[0]) == (1, 1) and (rows[1], cols[1]) == (1, 2)
+
+
+def test_the_choice_is_optimal_over_the_candidate_cells():
+    rng = np.random.default_rng(3)
+    empty = {(r, c) for r in range(10) for c in range(10) if rng.random() < 0.3}
+    base = base_table(10, 10, empty)
+    positions = rng.uniform(0, 10, size=(12, 2))
+    rows, cols, shape = extend_grid(base, positions, (10, 10), aspect=1.0)
+    free = np.array(sorted(r * 10 + c for r, c in empty))
+    centres = cell_centres(10, 10)[free]
+    cost = ((positions[:, None, :] - centres[None]) ** 2).sum(axis=2)
+    best = cost[linear_sum_assignment(cost)].sum()
+    chosen = cell_centres(10, 10)[rows * 10 + cols]
+    assert ((positions - chosen) ** 2).sum() == pytest.approx(best, rel=1e-6)
+
+
+def test_a_full_grid_grows_at_its_edge_and_keeps_every_cell():
+    base = base_table(4, 4, set())
+    positions = np.array([[0.5, 0.5], [3.5, 3.5], [2.0, 2.0], [4.5, 1.0], [1.0, 4.5]])
+    rows, cols, shape = extend_grid(base, positions, (4, 4), aspect=1.0)
+    assert shape in {(4, 6), (5, 5), (6, 4), (5, 4), (4, 5)} and shape[0] * shape[1] - 16 >= 5
+    assert shape == grown_shape(4, 4, 16, 5, 1.0)
+    new = set(zip(rows, cols))
+    assert len(new) == 5
+    assert not new & set(zip(base["row"], base["col"]))
+    assert all(r >= 4 or c >= 4 for r, c in new)  # only the grown lines were free
+
+
+@pytest.mark.parametrize("rows, cols, occupied, needed, aspect, expected", [
+    (4, 4, 16, 0, 1.0, (4, 4)), (4, 4, 10, 6, 1.0, (4, 4)), (4, 4, 16, 1, 1.0, (4, 5)),
+    (4, 4, 16, 5, 1.0, (5, 5)), (4, 8, 32, 1, 2.0, (4, 9)), (4, 8, 32, 9, 2.0, (5, 9)),
+])
+def test_grown_shape_known_answers(rows, cols, occupied, needed, aspect, expected):
+    assert grown_shape(rows, cols, occupied, needed, aspect) == expected
+
+
+def test_changed_cells_are_the_cells_whose_photo_differs():
+    base = pd.DataFrame({"id": ["a", "b", "c"], "row": [0, 0, 1], "col": [0, 1, 0]})
+    extended = pd.DataFrame({"id": ["a", "c", "d", "e"], "row": [0, 1, 1, 2], "col": [0, 0, 1, 0]})
+    changed = changed_cells(base, extended)
+    assert set(zip(changed["row"], changed["col"])) == {(0, 1), (1, 1), (2, 0)}
+
+
+def test_drift_sees_new_photos_placed_away_from_their_look_alikes():
+    # Features are the photos' true places on a 10 x 10 grid (slightly jittered), so a photo's
+    # look-alikes are the photos in the cells around its true cell.
+    rng = np.random.default_rng(1)
+    cells = rng.permutation(100)
+    features = cell_centres(10, 10)[cells] + rng.normal(scale=0.05, size=(100, 2))
+    is_new = np.zeros(100, bool)
+    is_new[:6] = True
+    good = drift(features, cells, is_new, np.zeros(6), rows=10, cols=10)
+    assert good["knn_ratio"] == pytest.approx(1.0, abs=0.2)
+    assert good["new_photos"] == 6 and good["new_share"] == pytest.approx(0.06)
+    # Each new photo swaps cells with the photo farthest from it: now among strangers.
+    scrambled = cells.copy()
+    for new in range(6):
+        far = int(np.argmax(((features - features[new]) ** 2).sum(axis=1)))
+        scrambled[[new, far]] = scrambled[[far, new]]
+    bad = drift(features, scrambled, is_new, np.zeros(6), rows=10, cols=10)
+    assert bad["knn_kept_new"] < 0.2 < 0.6 < good["knn_kept_new"]
+    assert bad["knn_ratio"] < 0.3
+
+
+def test_placed_photos_join_their_look_alikes_in_a_fitted_map():
+    from roomgrid.tsne import fit, place
+
+    rng = np.random.default_rng(2)
+    centres = rng.normal(size=(5, 20)) * 8
+    labels = np.repeat(np.arange(5), 60)
+    data = centres[labels] + rng.normal(size=(300, 20))
+    held_out = np.arange(0, 300, 15)
+    kept = np.setdiff1d(np.arange(300), held_out)
+    embedding, _ = fit(data[kept], perplexity=15, n_iter=250, early_exaggeration_iter=100, seed=1)
+    before = np.asarray(embedding).copy()
+    xy = place(embedding, data[held_out])
+    np.testing.assert_array_equal(np.asarray(embedding), before)  # the base map does not move
+    base_xy = np.asarray(embedding)
+    nearest = ((xy[:, None, :] - base_xy[None]) ** 2).sum(axis=2).argmin(axis=1)
+    assert (labels[kept][nearest] == labels[held_out]).mean() >= 0.95
+
+
+@pytest.mark.parametrize("ratio, advice", [(0.5, "rebuild recommended"), (0.95, "no rebuild needed")])
+def test_the_layout_figure_states_the_drift_and_the_advice(tmp_path, monkeypatch, ratio, advice):
+    from roomgrid import report
+
+    titles = []
+    monkeypatch.setattr(report, "_save", lambda figure, path: titles.append(figure._suptitle.get_text()))
+    points = pd.DataFrame({"id": ["a", "b", "c"], "x": [0.0, 1.0, 2.0], "y": [0.0, 1.0, 0.0]})
+    cells = pd.DataFrame({"id": ["a", "b", "c"], "city": ["x", "x", "y"], "row": [0, 0, 1], "col": [0, 1, 0]})
+    facts = {"rows": 2, "cols": 2, "method": "extend", "base": {"rows": 1, "cols": 2},
+             "quality": {"mean_sq_displacement": 0.1, "knn_kept": 1.0}, "rebuild_below": 0.9,
+             "rebuild_recommended": ratio < 0.9,
+             "drift": {"new_photos": 1, "new_share": 1 / 3, "knn_kept_new": 0.4 * ratio,
+                       "knn_kept_base": 0.4, "knn_ratio": ratio}}
+    report.plot_layout(points, cells, facts, {"perplexity": 5, "learning_rate": "auto"}, tmp_path / "l.png")
+    assert advice in titles[0] and "1 new photos (33.3%)" in titles[0] and f"ratio {ratio:.2f}" in titles[0]
+
+
+def test_a_new_photo_moves_as_its_placed_neighbours_moved():
+    from roomgrid.extend import grid_targets
+
+    rng = np.random.default_rng(4)
+    base_points = rng.uniform(0, 10, size=(200, 2))
+    frame = grid_frame(base_points, 12, 12)
+    at = to_cell_units(base_points, frame)
+    # Every placed photo sits 3 columns right and 1 row up of where the t-SNE map has it.
+    base_cells = np.column_stack([at[:, 1] - 0.5 - 1, at[:, 0] - 0.5 + 3])
+    new_points = np.array([[5.0, 5.0], [2.0, 8.0]])
+    targets = grid_targets(new_points, base_points, base_cells, frame)
+    np.testing.assert_allclose(targets, to_cell_units(new_points, frame) + [3, -1], atol=1e-9)
+
+
+def test_spare_placeholders_follow_the_photos_density():
+    from roomgrid.extend import spare_points
+
+    rng = np.random.default_rng(5)
+    dense = rng.normal(size=(800, 2))
+    sparse = rng.normal(size=(200, 2)) + [50, 0]
+    placeholders = spare_points(np.vstack([dense, sparse]), 0.1, seed=1)
+    assert len(placeholders) == 100
+    near_dense = (np.linalg.norm(placeholders, axis=1) < 10).mean()
+    assert 0.7 <= near_dense <= 0.9
+    assert len(spare_points(dense, 0.0)) == 0
+
+
+def test_a_rebuild_with_spare_cells_leaves_them_empty_among_the_photos(tmp_path):
+    from roomgrid.io import read_json, write_table
+    from roomgrid.stages import run_grid
+
+    rng = np.random.default_rng(6)
+    xy = np.vstack([rng.normal(size=(300, 2)), rng.normal(size=(300, 2)) + [8, 0]])
+    ids = [f"c/{i:03d}" for i in range(len(xy))]
+    write_table(pd.DataFrame({"id": ids, "x": xy[:, 0], "y": xy[:, 1]}), tmp_path / "tsne.tsv")
+    write_table(pd.DataFrame({"id": ids, "city": "c", "selected": True}), tmp_path / "photos.tsv")
+    for spare in (0.0, 0.1):
+        run_grid(tmp_path / "tsne.tsv", tmp_path / "photos.tsv", tmp_path / "grid.tsv",
+                 tmp_path / "grid.json", method="exact", exact_max=3000, block_size=1024,
+                 aspect=1.0, spare=spare)
+        facts = read_json(tmp_path / "grid.json")
+        grid_table = pd.read_csv(tmp_path / "grid.tsv", sep="\t")
+        empty = facts["rows"] * facts["cols"] - len(grid_table)
+        assert facts["spare_cells"] == round(spare * len(xy)) and empty >= facts["spare_cells"]
+        taken = np.zeros((facts["rows"], facts["cols"]), bool)
+        taken[grid_table["row"], grid_table["col"]] = True
+        # Empty cells with photos on both sides in their row: holes inside the map, not a margin.
+        inner = sum(1 for r in range(facts["rows"]) for c in range(1, facts["cols"] - 1)
+                    if not taken[r, c] and taken[r, :c].any() and taken[r, c + 1:].any())
+        if spare:
+            assert inner >= 0.5 * facts["spare_cells"]
+
+
+def write_city(path, ids, stacks):
+    import h5py
+
+    with h5py.File(path, "w") as handle:
+        handle["stacks"] = stacks
+        handle.create_dataset("ids", data=np.array(ids, dtype=object), dtype=h5py.string_dtype())
+
+
+def test_projection_keeps_base_coordinates_and_projects_new_photos(tmp_path):
+    from roomgrid.io import write_table
+    from roomgrid.pca import Basis, read_embedding, write_embedding
+    from roomgrid.stages import run_project_pca
+
+    rng = np.random.default_rng(7)
+    stacks = rng.integers(0, 255, size=(30, 4, 4), dtype=np.uint8)
+    ids = [f"a/{i:02d}" for i in range(20)] + [f"b/{i:02d}" for i in range(10)]
+    write_city(tmp_path / "a.h5", ids[:20], stacks[:20])
+    write_city(tmp_path / "b.h5", ids[20:], stacks[20:])
+    components = np.linalg.qr(rng.normal(size=(16, 3)))[0].T.astype(np.float32)
+    basis = Basis(components, rng.uniform(0.3, 0.7, size=16))
+    (tmp_path / "base").mkdir()
+    base_coords = rng.normal(size=(20, 3)).astype(np.float32)  # what the base's fit gave them
+    write_embedding(tmp_path / "base/pca.h5", ids[:20], base_coords, {"method": "randomized"}, basis)
+    # a/00 has left the selection; b/* are new.
+    write_table(pd.DataFrame({"id": ids, "city": [i[0] for i in ids], "selected": [i != "a/00" for i in ids]}),
+                tmp_path / "photos.tsv")
+    run_project_pca(tmp_path / "photos.tsv", {"a": tmp_path / "a.h5", "b": tmp_path / "b.h5"},
+                    tmp_path / "base", tmp_path / "pca.h5", batch_size=4, dataset="stacks")
+    out_ids, coords, facts = read_embedding(tmp_path / "pca.h5")
+    assert list(out_ids) == ids[1:]
+    np.testing.assert_array_equal(coords[:19], base_coords[1:])
+    # The reader scales uint8 stacks to [0, 1], as for the fit.
+    expected = (stacks[20:].reshape(10, 16) / 255.0 - basis.mean) @ components.T
+    np.testing.assert_allclose(coords[19:], expected, rtol=1e-4, atol=1e-3)
+    assert facts["projected"] == 10 and facts["removed"] == 1
+
+    write_city(tmp_path / "b.h5", ids[20:], rng.integers(0, 255, size=(10, 5, 5), dtype=np.uint8))
+    with pytest.raises(ValueError, match="features changed since the base"):
+        run_project_pca(tmp_path / "photos.tsv", {"a": tmp_path / "a.h5", "b": tmp_path / "b.h5"},
+                        tmp_path / "base", tmp_path / "pca2.h5", batch_size=4, dataset="stacks")
