@@ -347,7 +347,8 @@ def test_an_exclude_list_exported_by_the_viewer_removes_those_photos_downstream_
     assert {rule for rule, _ in jobs} == {
         "select_photos", "reduce_pca", "embed_tsne", "find_neighbours", "assign_grid",
         "render_tiles", "build_viewer", "plot_triage", "plot_pca_variance", "plot_layout",
-        "plot_counts", "plot_examples", "plot_tsne_thumbnails", "plot_benchmarks", "all"}
+        "plot_counts", "plot_examples", "plot_tsne_thumbnails", "plot_benchmarks", "save_base",
+        "all"}
     snakemake(work, configs=configs)
     photos = read_table(work / "results/selection/photos.tsv").set_index("id")
     assert list(photos.loc[excluded, "dropped"]) == ["excluded"] * 3
