@@ -17,6 +17,7 @@ threshold), then fitted on every label and applied to every readable photo, batc
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -101,23 +102,20 @@ def embed_label_folder(labels_dir, out_h5, *, kind: str, model_onnx=None, thread
     if files.empty:
         raise ValueError(f"cull.labels_dir {str(labels_dir)!r} has no images in class sub-folders "
                          f"(expected e.g. {labels_dir}/bathroom/photo.jpg)")
-    rows, positions, digests = [], [], []
+    rows, failures = [], []
     for position, features in _label_features(files["path"], kind, model_onnx=model_onnx,
-                                                 threads=threads, device=device, stack=stack,
-                                                 max_pixels=max_pixels, failures=positions):
+                                              threads=threads, device=device, stack=stack,
+                                              max_pixels=max_pixels, failures=failures):
         rows.append((position, features))
     ok = [position for position, _ in rows]
     files["status"] = "ok"
     files["reason"] = ""
-    for position, reason in positions:
+    for position, reason in failures:
         files.loc[position, ["status", "reason"]] = ["skipped", reason]
         logger.warning("label photo %s skipped: %s", files.loc[position, "file"], reason)
-    import hashlib
-
-    for path in files["path"]:
-        digests.append(hashlib.sha256(Path(path).read_bytes()).hexdigest()
-                       if Path(path).is_file() else "")
-    files["sha256"] = digests
+    # Matches label photos that are copies of collection photos (see cull_photos).
+    files["sha256"] = [hashlib.sha256(Path(path).read_bytes()).hexdigest()
+                       if Path(path).is_file() else "" for path in files["path"]]
     dataset = "features" if kind == "cnn" else "stacks"
     with atomic_path(out_h5) as tmp, h5py.File(tmp, "w") as handle:
         handle.create_dataset("ids", data=files.loc[ok, "file"].to_numpy(object),
@@ -129,7 +127,7 @@ def embed_label_folder(labels_dir, out_h5, *, kind: str, model_onnx=None, thread
         data = np.stack([f for _, f in rows]) if rows else np.zeros((0, 1), np.float16)
         handle.create_dataset(dataset, data=data)
     logger.info("labels folder: %d photos in %d classes, %d skipped", len(ok),
-                files.loc[ok, "class"].nunique(), len(positions))
+                files.loc[ok, "class"].nunique(), len(failures))
     return files.drop(columns="path")
 
 
