@@ -135,13 +135,21 @@ def test_approximate_neighbours_never_list_a_photo_as_its_own_look_alike():
     assert (labels[found] == labels[:, None]).all()
 
 
-def test_randomized_pca_captures_the_same_variance_as_incremental(tmp_path):
-    rng = np.random.default_rng(5)
-    n = 700
-    latent = rng.normal(size=(n, 12)) * np.linspace(6, 1, 12)
-    data = np.clip(128 + 4 * latent @ rng.normal(size=(12, 256)) + rng.normal(0, 6, (n, 256)), 0, 255)
+
+def low_rank_stacks(path, n: int, *, rank: int, spread: float, scale: float, noise: float,
+                    seed: int) -> list[str]:
+    """16x16 stacks of ``n`` photos varying along ``rank`` directions (plus noise); their ids."""
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=(n, rank)) * np.linspace(spread, 1, rank)
+    data = np.clip(128 + scale * latent @ rng.normal(size=(rank, 256)) + rng.normal(0, noise, (n, 256)),
+                   0, 255)
     ids = [f"a/{i:04d}" for i in range(n)]
-    write_stacks(tmp_path / "a.h5", ids, data.reshape(n, 16, 16).astype(np.uint8))
+    write_stacks(path, ids, data.reshape(n, 16, 16).astype(np.uint8))
+    return ids
+
+def test_randomized_pca_captures_the_same_variance_as_incremental(tmp_path):
+    n = 700
+    ids = low_rank_stacks(tmp_path / "a.h5", n, rank=12, spread=6, scale=4, noise=6, seed=5)
     results = {}
     for method in ("incremental", "randomized"):
         with StackReader({"a": tmp_path / "a.h5"}, ids, ["a"] * n) as reader:
@@ -151,7 +159,7 @@ def test_randomized_pca_captures_the_same_variance_as_incremental(tmp_path):
     assert sum(rnd_info["explained_variance_ratio"]) == pytest.approx(
         sum(inc_info["explained_variance_ratio"]), rel=0.005)
     # Same subspace: distances between photos agree (components may differ in sign).
-    pairs = rng.integers(0, n, (200, 2))
+    pairs = np.random.default_rng(6).integers(0, n, (200, 2))
     d_inc = np.linalg.norm(inc[pairs[:, 0]] - inc[pairs[:, 1]], axis=1)
     d_rnd = np.linalg.norm(rnd[pairs[:, 0]] - rnd[pairs[:, 1]], axis=1)
     np.testing.assert_allclose(d_rnd, d_inc, rtol=0.02, atol=1e-3)
@@ -231,12 +239,8 @@ def test_randomized_pca_of_identical_photos_is_all_zeros_not_nan(tmp_path):
 def test_the_stored_basis_projects_photos_where_the_fit_put_them(tmp_path, method):
     from roomgrid.pca import project_rows, read_basis, write_embedding
 
-    rng = np.random.default_rng(8)
     n = 400
-    latent = rng.normal(size=(n, 6)) * np.linspace(5, 1, 6)
-    data = np.clip(128 + 5 * latent @ rng.normal(size=(6, 256)) + rng.normal(0, 2, (n, 256)), 0, 255)
-    ids = [f"a/{i:04d}" for i in range(n)]
-    write_stacks(tmp_path / "a.h5", ids, data.reshape(n, 16, 16).astype(np.uint8))
+    ids = low_rank_stacks(tmp_path / "a.h5", n, rank=6, spread=5, scale=5, noise=2, seed=8)
     with StackReader({"a": tmp_path / "a.h5"}, ids, ["a"] * n) as reader:
         coords, info, basis = reduce(reader, n_components=6, batch_size=64, method=method)
     write_embedding(tmp_path / "pca.h5", ids, coords, info, basis)
