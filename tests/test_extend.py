@@ -224,3 +224,55 @@ def test_projection_keeps_base_coordinates_and_projects_new_photos(tmp_path):
     with pytest.raises(ValueError, match="features changed since the base"):
         run_project_pca(tmp_path / "photos.tsv", {"a": tmp_path / "a.h5", "b": tmp_path / "b.h5"},
                         tmp_path / "base", tmp_path / "pca2.h5", batch_size=4, dataset="stacks")
+
+
+def test_a_new_photo_takes_the_free_cell_among_its_look_alikes_not_the_one_nearest_its_position():
+    from roomgrid.extend import look_alike_scores
+
+    # Two holes: (2, 2), right at the new photo's position, and (7, 7), among its look-alikes.
+    base = base_table(10, 10, {(2, 2), (7, 7)})
+    cell_of = {(r, c): i for i, (r, c) in enumerate(zip(base["row"], base["col"]))}
+    around = [cell_of[(r, c)] for r in (6, 7, 8) for c in (6, 7, 8) if (r, c) != (7, 7)]
+    look_alikes = np.array([around + [-1] * 8])
+    position = np.array([[2.5, 2.5]])
+    rows, cols, _ = extend_grid(base, position, (10, 10), aspect=1.0)
+    assert (rows[0], cols[0]) == (2, 2)  # by position alone
+    rows, cols, shape = extend_grid(base, position, (10, 10), aspect=1.0, look_alikes=look_alikes)
+    assert (rows[0], cols[0]) == (7, 7) and shape == (10, 10)
+    # The score counts the 8 look-alikes round (7, 7) fully, none round (2, 2).
+    free = np.zeros(100, bool)
+    free[[22, 77]] = True
+    anchors = (base["row"].to_numpy() * 10 + base["col"].to_numpy())[look_alikes.clip(0)]
+    anchors[look_alikes < 0] = -1
+    photo, cell, score = look_alike_scores(anchors, np.ones(16), free, 10, 10)
+    assert list(cell) == [77] and score[0] == pytest.approx(8.0)
+
+
+def test_new_photos_that_look_alike_end_up_side_by_side():
+    # An empty 3 x 3 block in a full 9 x 9 grid; two new photos each other's only look-alike,
+    # with positions at opposite corners of the block. The second round brings them together.
+    empty = {(r, c) for r in (3, 4, 5) for c in (3, 4, 5)}
+    base = base_table(9, 9, empty)
+    n = len(base)
+    look_alikes = np.array([[n + 1] + [-1] * 7, [n] + [-1] * 7])
+    positions = np.array([[3.5, 3.5], [5.5, 5.5]])
+    rows, cols, _ = extend_grid(base, positions, (9, 9), aspect=1.0, look_alikes=look_alikes)
+    assert max(abs(rows[0] - rows[1]), abs(cols[0] - cols[1])) == 1
+    assert {(r, c) for r, c in zip(rows, cols)} <= empty
+
+
+def test_look_alikes_index_base_rows_then_new_photos_and_never_the_photo_itself():
+    from roomgrid.extend import look_alikes
+
+    # On a line: base photos at 0, 1, 2, 10, 11; new photos at 1.4 and 10.6.
+    features = np.array([[0.0], [1.0], [1.4], [2.0], [10.0], [10.6], [11.0]], dtype=np.float32)
+    is_new = np.array([False, False, True, False, False, True, False])
+    # The base table lists the kept base photos in another order than the features.
+    base_row = np.array([4, 3, -1, 2, 1, -1, 0])
+    found = look_alikes(features, is_new, base_row, k=3)
+    # New photo 0 (1.4): base at 1.0 (row 3), 2.0 (row 2), 0.0 (row 4).
+    assert found[0].tolist() == [3, 2, 4]
+    # New photo 1 (10.6): base at 11.0 (row 0), 10.0 (row 1), then new photo 0 is farther than
+    # base 2.0: base row 2.
+    assert found[1].tolist() == [0, 1, 2]
+    assert look_alikes(features[:2], np.array([False, True]), np.array([0, -1]), k=3)[0].tolist() == [0, -1, -1]

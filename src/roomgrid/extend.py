@@ -122,9 +122,123 @@ def grown_shape(rows: int, cols: int, occupied: int, needed: int, aspect: float
     return rows, cols
 
 
+# Look-alike placement: a new photo's cell scores the look-alikes it touches. Weight of a
+# look-alike by its distance (in cells) from the candidate cell: its 8 surrounding cells count
+# fully, the next ring (which the 8 nearest occupied cells reach round a hole) a little.
+LOOK_ALIKE_KERNEL = {1.0: 1.0, 2.0: 1.0, 4.0: 0.25, 5.0: 0.1}  # squared distance -> weight
+# A new photo's look-alikes: this many nearest photos in feature space; the first ranks weigh
+# most, as the drift's kNN-8 counts only 8 of them.
+LOOK_ALIKES = 16
+# Cost of one cell of distance (squared, in cells) from the t-SNE target, next to 1 for each
+# look-alike touched: only breaks ties and keeps photos with no placed look-alike near the map's
+# view of them.
+TARGET_WEIGHT = 0.01
+
+
+def look_alike_weights(k: int) -> np.ndarray:
+    """Weight of a photo's ``k`` nearest look-alikes by rank: 1 for the first 8, then halving
+    over the next 8, so the closest look-alikes decide and the rest break ties."""
+    ranks = np.arange(k)
+    return np.where(ranks < DRIFT_NEIGHBOURS, 1.0, 0.5 ** ((ranks - DRIFT_NEIGHBOURS + 1) / 4))
+
+
+def _kernel_offsets() -> tuple[np.ndarray, np.ndarray]:
+    reach = int(np.ceil(np.sqrt(max(LOOK_ALIKE_KERNEL))))
+    offsets, weights = [], []
+    for dr in range(-reach, reach + 1):
+        for dc in range(-reach, reach + 1):
+            weight = LOOK_ALIKE_KERNEL.get(float(dr * dr + dc * dc))
+            if weight:
+                offsets.append((dr, dc))
+                weights.append(weight)
+    return np.array(offsets, dtype=np.int64), np.array(weights)
+
+
+def look_alike_scores(anchor_cells: np.ndarray, anchor_weights: np.ndarray, free: np.ndarray,
+                      rows: int, cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How many of each new photo's look-alikes (weighted) each free cell would touch.
+
+    Parameters
+    ----------
+    anchor_cells : ndarray (m, k), int
+        Cell (``row * cols + col``) of each new photo's look-alikes on the grid, -1 where a
+        look-alike has no cell (yet).
+    anchor_weights : ndarray (k,) or (m, k)
+        Their weights.
+    free : ndarray, bool (rows * cols,)
+        Which cells a new photo may take.
+
+    Returns
+    -------
+    photo, cell, score : ndarray
+        One entry per (new photo, free cell near one of its look-alikes), score > 0.
+    """
+    m, k = anchor_cells.shape
+    weights = np.broadcast_to(anchor_weights, (m, k))
+    offsets, kernel = _kernel_offsets()
+    photo = np.repeat(np.arange(m), k)
+    cell = anchor_cells.reshape(-1)
+    weight = weights.reshape(-1)
+    placed = cell >= 0
+    photo, cell, weight = photo[placed], cell[placed], weight[placed]
+    r = cell[:, None] // cols + offsets[None, :, 0]
+    c = cell[:, None] % cols + offsets[None, :, 1]
+    inside = (r >= 0) & (r < rows) & (c >= 0) & (c < cols)
+    near = np.where(inside, r * cols + c, 0)
+    usable = inside & free[near]
+    photo = np.broadcast_to(photo[:, None], near.shape)[usable]
+    score = (weight[:, None] * kernel[None, :])[usable]
+    near = near[usable]
+    keys, inverse = np.unique(photo.astype(np.int64) * (rows * cols) + near, return_inverse=True)
+    total = np.bincount(inverse, weights=score, minlength=len(keys))
+    return keys // (rows * cols), keys % (rows * cols), total
+
+
+def look_alikes(features: np.ndarray, is_new: np.ndarray, base_row: np.ndarray,
+                k: int = LOOK_ALIKES) -> np.ndarray:
+    """Each new photo's ``k`` nearest photos in feature space, as :func:`extend_grid` takes them.
+
+    ``features`` has one row per photo on the extended map, ``is_new`` marks the new ones and
+    ``base_row`` gives the others' row in the base table. Returns (m, k) indices: a base row,
+    ``len(base) + j`` for the ``j``-th new photo, or -1 when there are fewer than ``k`` others.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    features = np.asarray(features, dtype=np.float32)
+    new_rows = np.flatnonzero(is_new)
+    out = np.full((len(new_rows), k), -1, dtype=np.int64)
+    kk = min(k, len(features) - 1)
+    if len(new_rows) == 0 or kk < 1:
+        return out
+    n_base = int((~is_new).sum())
+    combined = np.empty(len(features), dtype=np.int64)
+    combined[~is_new] = np.asarray(base_row)[~is_new]
+    combined[new_rows] = n_base + np.arange(len(new_rows))
+    # Brute force: a few hundred queries against all photos, no index worth building.
+    finder = NearestNeighbors(n_neighbors=kk + 1, algorithm="brute").fit(features)
+    _, nearest = finder.kneighbors(features[new_rows])
+    for i, (row, found) in enumerate(zip(new_rows, nearest)):
+        others = found[found != row][:kk]
+        out[i, :len(others)] = combined[others]
+    return out
+
+
 def extend_grid(base: pd.DataFrame, new_positions: np.ndarray, base_shape: tuple[int, int], *,
-                aspect: float) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+                aspect: float, look_alikes: np.ndarray | None = None, rounds: int = 2
+                ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
     """Cells for new photos, keeping every kept photo's cell.
+
+    Without ``look_alikes`` each new photo takes a free cell near its position: an exact
+    assignment minimising the squared distances, over the free cells nearest to the photos.
+
+    With ``look_alikes`` a new photo takes the free cell that touches most of its look-alikes
+    (their 8 surrounding cells count fully, the next ring a little; see
+    :data:`LOOK_ALIKE_KERNEL`), the distance to its position breaking ties. That is the layout's
+    own promise, look-alikes side by side, where the t-SNE position alone often lands a few
+    cells off: the grid spread the placed photos out, and a free cell among them is rarely the
+    nearest one. The first round scores placed look-alikes only; later rounds add the new
+    photos' own cells from the round before. Each round is an exact assignment over the
+    candidate cells (a sparse min-cost matching), and the best round is kept.
 
     Parameters
     ----------
@@ -136,6 +250,11 @@ def extend_grid(base: pd.DataFrame, new_positions: np.ndarray, base_shape: tuple
         The base grid's shape.
     aspect : float
         Desired ``cols / rows`` when the grid must grow.
+    look_alikes : ndarray of shape (m, k), int, optional
+        Each new photo's nearest photos in feature space, nearest first: ``i < len(base)`` is
+        the base row ``i``, ``len(base) + j`` the new photo ``j``, ``-1`` none.
+    rounds : int
+        Rounds of look-alike placement (the first uses placed look-alikes only).
 
     Returns
     -------
@@ -154,7 +273,8 @@ def extend_grid(base: pd.DataFrame, new_positions: np.ndarray, base_shape: tuple
     if m == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64), (rows, cols)
     taken = np.zeros(rows * cols, dtype=bool)
-    taken[base["row"].to_numpy(np.int64) * cols + base["col"].to_numpy(np.int64)] = True
+    base_cells = base["row"].to_numpy(np.int64) * cols + base["col"].to_numpy(np.int64)
+    taken[base_cells] = True
     free = np.flatnonzero(~taken)
     centres = grid.cell_centres(rows, cols)[free]
     # Candidate cells: each new photo's nearest free cells; widened until they can hold them all.
@@ -162,13 +282,74 @@ def extend_grid(base: pd.DataFrame, new_positions: np.ndarray, base_shape: tuple
     tree = cKDTree(centres)
     while True:
         _, nearest = tree.query(new_positions, k=k)
-        candidates = np.unique(np.asarray(nearest).reshape(-1))
+        nearest = np.asarray(nearest).reshape(m, -1)
+        candidates = np.unique(nearest)
         if len(candidates) >= m or k == len(free):
             break
         k = min(len(free), 2 * k)
-    chosen = grid._solve(new_positions, centres[candidates])[0]
-    cells = free[candidates[chosen]]
-    return cells // cols, cells % cols, (rows, cols)
+    chosen = free[candidates[grid._solve(new_positions, centres[candidates])[0]]]
+    if look_alikes is None or len(base) == 0:
+        return chosen // cols, chosen % cols, (rows, cols)
+
+    look_alikes = np.asarray(look_alikes, dtype=np.int64).reshape(m, -1)
+    weights = look_alike_weights(look_alikes.shape[1])
+    # Each photo may always take its nearest free cells and its distance-only cell, so a full
+    # matching exists in every round.
+    near_target = (np.concatenate([np.repeat(np.arange(m), nearest.shape[1]), np.arange(m)]),
+                   np.concatenate([free[nearest.reshape(-1)], chosen]))
+    best, best_score = chosen, placement_score(chosen, look_alikes, weights, base_cells, cols)
+    cells_now = chosen
+    for round_ in range(rounds):
+        known = np.concatenate([base_cells, cells_now if round_ else np.full(m, -1)])
+        anchors = np.where(look_alikes >= 0, known[np.maximum(look_alikes, 0)], -1)
+        cells_now = _match_look_alikes(anchors, weights, ~taken, new_positions, near_target,
+                                       rows, cols)
+        score = placement_score(cells_now, look_alikes, weights, base_cells, cols)
+        if score > best_score:
+            best, best_score = cells_now, score
+    return best // cols, best % cols, (rows, cols)
+
+
+def placement_score(cells: np.ndarray, look_alikes: np.ndarray, weights: np.ndarray,
+                    base_cells: np.ndarray, cols: int) -> float:
+    """The look-alike score of a placement of the new photos (what the rounds maximise)."""
+    offsets, kernel = _kernel_offsets()
+    known = np.concatenate([base_cells, cells])
+    anchors = known[np.maximum(look_alikes, 0)]
+    dr = anchors // cols - (cells // cols)[:, None]
+    dc = anchors % cols - (cells % cols)[:, None]
+    gain = np.zeros(look_alikes.shape)
+    for (r, c), w in zip(offsets, kernel):
+        gain[(dr == r) & (dc == c)] = w
+    return float((gain * weights[None, :] * (look_alikes >= 0)).sum())
+
+
+def _match_look_alikes(anchors, weights, free, positions, near_target, rows, cols):
+    """One round: a min-cost matching of new photos to free cells, cost = -score + distance."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+    from . import grid
+
+    photo, cell, score = look_alike_scores(anchors, weights, free, rows, cols)
+    photo = np.concatenate([photo, near_target[0]])
+    cell = np.concatenate([cell, near_target[1]])
+    score = np.concatenate([score, np.zeros(len(near_target[0]))])
+    key, inverse = np.unique(photo * (rows * cols) + cell, return_inverse=True)
+    summed = np.bincount(inverse, weights=score, minlength=len(key))
+    photo, cell = key // (rows * cols), key % (rows * cols)
+    centre = grid.cell_centres(rows, cols)[cell]
+    distance = ((positions[photo] - centre) ** 2).sum(axis=1)
+    cost = -summed + TARGET_WEIGHT * distance
+    columns, column_of = np.unique(cell, return_inverse=True)
+    # Sparse matrices drop zeros: shift every cost above zero (a constant per photo row does
+    # not change which matching is cheapest, as every photo is matched once).
+    matrix = coo_matrix((cost - cost.min() + 1.0, (photo, column_of)),
+                        shape=(len(positions), len(columns))).tocsr()
+    matched_rows, matched_cols = min_weight_full_bipartite_matching(matrix)
+    out = np.empty(len(positions), dtype=np.int64)
+    out[matched_rows] = columns[matched_cols]
+    return out
 
 
 def changed_cells(base: pd.DataFrame, extended: pd.DataFrame) -> pd.DataFrame:

@@ -102,7 +102,8 @@ def embed_city(job) -> None:
 def cluster_photos(job) -> None:
     p = job.params
     run_clusters(dict(zip(p.cities, job.input.scans)), dict(zip(p.cities, job.input.features)),
-                 job.output.table, job.output.facts, dataset=p.dataset, k=p.k, seed=p.seed)
+                 job.output.table, job.output.facts, dataset=p.dataset, k=p.k, seed=p.seed,
+                 base_dir=job.input.get("base") or None)
 
 
 def embed_labels(job) -> None:
@@ -155,7 +156,8 @@ def save_base(job) -> None:
     i = job.input
     run_save_base({"pca.h5": i.pca, "tsne.pkl": i.model, "tsne.tsv": i.points,
                    "tsne.json": i.tsne_facts, "grid.tsv": i.cells, "grid.json": i.facts,
-                   "tiles": i.tiles}, job.output[0])
+                   "tiles": i.tiles, "clusters.tsv": i.get("clusters"),
+                   "clusters.json": i.get("cluster_facts")}, job.output[0])
 
 
 def project_pca(job) -> None:
@@ -300,14 +302,28 @@ def readable_photos(scans: Mapping[str, str]):
 
 
 def run_clusters(scans: Mapping[str, str], features: Mapping[str, str], out_tsv, out_json, *,
-                 dataset: str, k: int, seed: int) -> None:
-    from .clusters import fit_clusters
-    from .io import write_json, write_table
+                 dataset: str, k: int, seed: int, base_dir=None) -> None:
+    """k-means clusters of every readable photo. With ``base_dir`` (``layout.mode: extend``)
+    the base's clusters are kept and new photos join the nearest one, unless the base has no
+    clusters or was clustered with another ``k`` or ``seed``: those are fitted afresh."""
+    from .clusters import extend_clusters, fit_clusters
+    from .io import read_json, read_table, write_json, write_table
     from .stackreader import StackReader
 
     photos = readable_photos(scans)
+    base_facts = None
+    if base_dir is not None and (Path(base_dir) / "clusters.json").exists():
+        base_facts = read_json(Path(base_dir) / "clusters.json")
+        if (base_facts["k"], base_facts["seed"]) != (min(k, len(photos)), seed):
+            logger.info("clusters: the base has k=%s, seed=%s; fitting k=%s, seed=%s afresh",
+                        base_facts["k"], base_facts["seed"], k, seed)
+            base_facts = None
     with StackReader(features, photos["id"], photos["city"], dataset=dataset) as reader:
-        table, _, facts = fit_clusters(reader, k, seed=seed)
+        if base_facts is None:
+            table, _, facts = fit_clusters(reader, k, seed=seed)
+        else:
+            table, facts = extend_clusters(reader, read_table(Path(base_dir) / "clusters.tsv"),
+                                           base_facts)
     write_table(table, out_tsv)
     write_json(facts, out_json)
 
@@ -445,6 +461,8 @@ def run_viewer(cells_tsv, facts_json, photos_tsv, neighbours_tsv, page_html, *, 
 # --- growing a built map -------------------------------------------------------------------------
 
 BASE_FILES = ("pca.h5", "tsne.pkl", "tsne.tsv", "tsne.json", "grid.tsv", "grid.json", "tiles")
+# Kept too when the build made them (clusters.k > 0), so an extension keeps the cluster numbers.
+OPTIONAL_BASE_FILES = ("clusters.tsv", "clusters.json")
 
 
 def run_save_base(parts: Mapping[str, str], out_dir) -> None:
@@ -462,7 +480,7 @@ def run_save_base(parts: Mapping[str, str], out_dir) -> None:
     if missing:
         raise ValueError(f"a base needs {list(BASE_FILES)}; missing {missing}")
     with atomic_directory(out_dir) as work:
-        for name in BASE_FILES:
+        for name in BASE_FILES + tuple(n for n in OPTIONAL_BASE_FILES if parts.get(n)):
             source = Path(parts[name])
             if source.is_dir():
                 shutil.copytree(source, work / name, copy_function=_link_or_copy)
@@ -570,8 +588,14 @@ def run_extend_grid(tsne_tsv, photos_tsv, pca_h5, base_dir, out_tsv, out_json, *
     base_points = read_table(base_dir / "tsne.tsv").set_index("id").loc[kept["id"]]
     positions = extend.grid_targets(xy[is_new], base_points[["x", "y"]].to_numpy(np.float64),
                                     kept[["row", "col"]].to_numpy(np.int64), frame)
+    ids, features, _ = read_embedding(pca_h5)
+    if list(ids) != list(points["id"]):
+        raise ValueError(f"{pca_h5} and {tsne_tsv} list different photos")
+    look_alikes = extend.look_alikes(features, is_new, points["id"].map(
+        pd.Series(np.arange(len(kept)), index=kept["id"])).to_numpy())
     new_rows, new_cols, (rows, cols) = extend.extend_grid(
-        kept, positions, (base_facts["rows"], base_facts["cols"]), aspect=aspect)
+        kept, positions, (base_facts["rows"], base_facts["cols"]), aspect=aspect,
+        look_alikes=look_alikes)
     row = points["id"].map(kept.set_index("id")["row"])
     col = points["id"].map(kept.set_index("id")["col"])
     row[is_new], col[is_new] = new_rows, new_cols
@@ -580,9 +604,6 @@ def run_extend_grid(tsne_tsv, photos_tsv, pca_h5, base_dir, out_tsv, out_json, *
     write_table(table, out_tsv)
 
     cells = table["row"].to_numpy() * cols + table["col"].to_numpy()
-    ids, features, _ = read_embedding(pca_h5)
-    if list(ids) != list(points["id"]):
-        raise ValueError(f"{pca_h5} and {tsne_tsv} list different photos")
     centres = np.column_stack([new_cols + 0.5, new_rows + 0.5])
     displacement = np.sqrt(((positions - centres) ** 2).sum(axis=1))
     drift = extend.drift(features, cells, is_new, displacement, rows=rows, cols=cols)
