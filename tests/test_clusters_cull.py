@@ -214,3 +214,29 @@ def test_wide_rows_are_clustered_through_a_projection(tmp_path):
     assert facts["projected_to"] == PROJECTED_DIMS and centres_found.shape == (4, PROJECTED_DIMS)
     crosstab = pd.crosstab(table["cluster"], kinds)
     assert ((crosstab > 0).sum(axis=1) == 1).all() and ((crosstab > 0).sum(axis=0) == 1).all()
+
+
+def test_an_extension_keeps_the_base_clusters_and_new_photos_join_their_type(rooms):
+    from roomgrid.clusters import extend_clusters
+
+    files, readable, truth = rooms
+    in_base = readable[readable["city"] != "denver"]
+    with reader_for(files, in_base) as reader:
+        base, _, base_facts = fit_clusters(reader, 3, seed=1, batch_size=25)
+    # Denver's photos are new; one Boston photo has gone.
+    gone = in_base["id"].iloc[45]
+    now = readable[readable["id"] != gone]
+    with reader_for(files, now) as reader:
+        table, facts = extend_clusters(reader, base, base_facts, batch_size=25)
+    assert list(table["id"]) == list(now["id"])
+    kept = table.set_index("id").loc[base["id"][base["id"] != gone]]
+    np.testing.assert_array_equal(kept["cluster"], base.set_index("id").loc[kept.index, "cluster"])
+    # Each new photo joins the cluster its room type has in the base.
+    cluster_of_type = pd.Series(base["cluster"].to_numpy(), index=truth.loc[base["id"]].to_numpy())
+    cluster_of_type = cluster_of_type.groupby(level=0).agg(lambda c: c.mode()[0])
+    new = table[table["id"].str.startswith("denver/")]
+    assert (new["cluster"].to_numpy() == cluster_of_type.loc[truth.loc[new["id"]]].to_numpy()).all()
+    assert facts["new_photos"] == 40 and facts["removed"] == 1 and sum(facts["sizes"]) == len(now)
+    # Centrality is a rank within each cluster again, over old and new photos.
+    for _, members in table.groupby("cluster"):
+        assert sorted(members["centrality"]) == list(range(len(members)))

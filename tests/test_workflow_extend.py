@@ -75,7 +75,8 @@ def grown(tmp_path_factory):
     before = {"grid": read_table(work / "results/layout/grid.tsv"),
               "facts": json.loads((work / "results/layout/grid.json").read_text()),
               "tiles": tile_states(work / "results/viewer/tiles"),
-              "base": tile_states(work / "results/base/tiles")}
+              "base": tile_states(work / "results/base/tiles"),
+              "clusters": read_table(work / "results/clusters/clusters.tsv")}
     extend = write_config(work, "extend.yaml", CITIES, "extend", images)
     planned = planned_rules(work, extend)
     snakemake(work, config=extend)
@@ -127,6 +128,18 @@ def test_new_photos_sit_near_their_look_alikes(grown):
     # photos picked at random do.
     assert np.mean(near_share) >= 0.4
     assert np.mean(near_share) >= 1.7 * np.mean(chance)
+
+
+def test_base_photos_keep_their_cluster_and_new_photos_join_one(grown):
+    work = grown["work"]
+    before = grown["before"]["clusters"].set_index("id")
+    after = read_table(work / "results/clusters/clusters.tsv").set_index("id")
+    assert read_table(work / "results/base/clusters.tsv").set_index("id").equals(before)
+    assert (after.loc[before.index, "cluster"] == before["cluster"]).all()
+    new = after[after.index.str.startswith(NEW + "/")]
+    assert len(new) > 15 and new["cluster"].isin(before["cluster"].unique()).all()
+    facts = json.loads((work / "results/clusters/clusters.json").read_text())
+    assert facts["mode"] == "extend" and facts["new_photos"] == len(new)
 
 
 def test_only_tiles_over_changed_cells_are_rewritten(grown):

@@ -82,6 +82,56 @@ def fit_clusters(reader: StackReader, k: int, *, seed: int = 0, refine_passes: i
     return table, centres.astype(np.float32), facts
 
 
+def extend_clusters(reader: StackReader, base: pd.DataFrame, base_facts: dict, *,
+                    batch_size: int = 2000) -> tuple[pd.DataFrame, dict]:
+    """Clusters for a grown map: base photos keep their cluster, new photos join the nearest.
+
+    A cluster's centre is the mean of its base members' (projected) rows, read in one streamed
+    pass, so cluster numbers (and the ``cull.cluster_labels`` that name them) mean the same
+    photos after an extension as before it. ``base`` is the base's clusters table,
+    ``base_facts`` its facts (for the seed of the projection). Photos of the base that are gone
+    leave their cluster; a cluster left with no member takes no new photo.
+    """
+    n = len(reader)
+    k = int(base_facts["k"])
+    projection = _projection(reader.n_features, int(base_facts["seed"]))
+    dims = reader.n_features if projection is None else projection.shape[1]
+    known = pd.Series(reader.ids).map(base.set_index("id")["cluster"])
+    is_new = known.isna().to_numpy()
+    member = known.fillna(-1).to_numpy(np.int64)
+    sums, counts = np.zeros((k, dims)), np.zeros(k)
+    new_rows, new_parts = np.flatnonzero(is_new), []
+    bounds = batch_bounds(n, batch_size)
+    for (start, stop), batch in zip(bounds, reader.batches(bounds)):
+        batch = batch if projection is None else batch @ projection
+        labels = member[start:stop]
+        inside = labels >= 0
+        counts += np.bincount(labels[inside], minlength=k)
+        for cluster in np.unique(labels[inside]):
+            sums[cluster] += batch[labels == cluster].sum(0)
+        new_parts.append(batch[is_new[start:stop]])
+    alive = np.flatnonzero(counts > 0)
+    table = pd.DataFrame({"id": reader.ids, "cluster": member,
+                          "distance": pd.Series(reader.ids).map(base.set_index("id")["distance"])})
+    if len(new_rows) and len(alive):
+        centres = sums[alive] / counts[alive, None]
+        nearest, distance = _assign(np.concatenate(new_parts), centres)
+        table.loc[new_rows, "cluster"] = alive[nearest]
+        table.loc[new_rows, "distance"] = distance.round(5)
+    elif len(new_rows):
+        raise ValueError("no photo of the base's clusters is left to place new photos by")
+    table["cluster"] = table["cluster"].astype(np.int64)
+    table["centrality"] = (table.sort_values(["cluster", "distance", "id"])
+                           .groupby("cluster").cumcount())
+    facts = dict(base_facts) | {
+        "rows": int(n), "mode": "extend", "new_photos": int(is_new.sum()),
+        "removed": int(len(base) - (~is_new).sum()),
+        "sizes": np.bincount(table["cluster"], minlength=k).astype(int).tolist()}
+    logger.info("%d new photos joined the base's %d clusters: sizes %s", is_new.sum(), k,
+                facts["sizes"])
+    return table, facts
+
+
 def _projection(features: int, seed: int) -> np.ndarray | None:
     """A fixed random map to :data:`PROJECTED_DIMS` dimensions, or None for narrower rows."""
     if features <= PROJECTED_DIMS:

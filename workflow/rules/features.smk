@@ -46,6 +46,8 @@ rule cluster_photos:
     input:
         scans=per_city("results/cities/{city}/scan.tsv"),
         features=feature_files(),
+        # extend: keep the base's clusters, new photos join the nearest
+        base="results/base" if LAYOUT == "extend" else [],
     output:
         table="results/clusters/clusters.tsv",
         facts="results/clusters/clusters.json",

@@ -15,6 +15,8 @@ if LAYOUT == "rebuild":
             cells="results/layout/grid.tsv",
             facts="results/layout/grid.json",
             tiles="results/viewer/tiles",
+            clusters="results/clusters/clusters.tsv" if CLUSTERING else [],
+            cluster_facts="results/clusters/clusters.json" if CLUSTERING else [],
         output:
             directory("results/base"),
         log:
