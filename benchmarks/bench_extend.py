@@ -37,15 +37,20 @@ TSNE = dict(perplexity=30.0, learning_rate="auto", n_iter=750, early_exaggeratio
 TILES = dict(cell_px=128, tile_px=256, quality=80, background=(24, 24, 24))
 
 
-def _features(work: Path, cities: list[str]) -> dict[str, str]:
-    return {c: str(work / "cities" / c / "stacks.h5") for c in cities}
+# --features: which per-city file PCA reads, and its dataset (as the workflow's feature_files()).
+FEATURES = {"stacks": ("stacks.h5", "stacks"), "cnn": ("cnn.h5", "features")}
+
+
+def _features(work: Path, cities: list[str], kind: str) -> dict[str, str]:
+    return {c: str(work / "cities" / c / FEATURES[kind][0]) for c in cities}
 
 
 def _thumbs(work: Path, cities: list[str]) -> dict[str, str]:
     return {c: str(work / "cities" / c / "thumbs.h5") for c in cities}
 
 
-def build(work: str, out: str, photos_tsv: str, cities: list[str], jobs: int, spare: float) -> dict:
+def build(work: str, out: str, photos_tsv: str, cities: list[str], jobs: int, spare: float,
+          kind: str) -> dict:
     """A full build (PCA, t-SNE, grid, tiles) into ``out``; returns each stage's seconds."""
     import time
 
@@ -54,8 +59,8 @@ def build(work: str, out: str, photos_tsv: str, cities: list[str], jobs: int, sp
     work, out = Path(work), Path(out)
     seconds = {}
     start = time.perf_counter()
-    stages.run_pca(photos_tsv, _features(work, cities), out / "pca.h5", n_components=150,
-                   batch_size=1000, method="randomized", dataset="stacks")
+    stages.run_pca(photos_tsv, _features(work, cities, kind), out / "pca.h5", n_components=150,
+                   batch_size=1000, method="randomized", dataset=FEATURES[kind][1])
     seconds["pca"] = time.perf_counter() - start
     start = time.perf_counter()
     stages.run_tsne(out / "pca.h5", out / "tsne.tsv", out / "tsne.json", n_jobs=jobs,
@@ -80,7 +85,8 @@ def save_base(out: str) -> None:
     run_save_base({name: out / name for name in BASE_FILES}, out / "base")
 
 
-def extend(work: str, out: str, base: str, photos_tsv: str, cities: list[str], jobs: int) -> dict:
+def extend(work: str, out: str, base: str, photos_tsv: str, cities: list[str], jobs: int,
+           kind: str) -> dict:
     import time
 
     from roomgrid import stages
@@ -88,8 +94,8 @@ def extend(work: str, out: str, base: str, photos_tsv: str, cities: list[str], j
     work, out = Path(work), Path(out)
     seconds = {}
     start = time.perf_counter()
-    stages.run_project_pca(photos_tsv, _features(work, cities), base, out / "pca.h5",
-                           batch_size=1000, dataset="stacks")
+    stages.run_project_pca(photos_tsv, _features(work, cities, kind), base, out / "pca.h5",
+                           batch_size=1000, dataset=FEATURES[kind][1])
     seconds["project"] = time.perf_counter() - start
     start = time.perf_counter()
     stages.run_place_tsne(out / "pca.h5", base, out / "tsne.tsv", out / "tsne.json")
@@ -134,6 +140,8 @@ def main() -> None:
     parser.add_argument("--new-photos", type=int, default=300)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--spare", type=float, default=0.0, help="layout.spare of both builds")
+    parser.add_argument("--features", choices=sorted(FEATURES), default="stacks",
+                        help="what PCA reads: the blur stacks or the CNN embedding (cnn.h5)")
     args = parser.parse_args()
     work = Path(args.work)
     photos = read_table(work / "selection/photos.tsv")
@@ -141,7 +149,7 @@ def main() -> None:
     counts = selected["city"].value_counts()
     new_city = args.new_city or (counts - args.new_photos).abs().idxmin()
     cities = sorted(photos["city"].unique())
-    runs = work / f"extend-spare{args.spare:g}"
+    runs = work / f"extend-{args.features}-spare{args.spare:g}"
     base_photos = photos.copy()
     base_photos.loc[base_photos["city"] == new_city, "selected"] = False
     write_table(base_photos, runs / "base_photos.tsv")
@@ -150,12 +158,12 @@ def main() -> None:
           f"{counts[new_city]} photos; layout.spare {args.spare:g}", flush=True)
 
     base = measure(build, str(work), str(runs / "base"), str(runs / "base_photos.tsv"), cities, args.jobs,
-                   args.spare)
+                   args.spare, args.features)
     measure(save_base, str(runs / "base"))
     grown = measure(extend, str(work), str(runs / "extended"), str(runs / "base/base"),
-                    str(work / "selection/photos.tsv"), cities, args.jobs)
+                    str(work / "selection/photos.tsv"), cities, args.jobs, args.features)
     full = measure(build, str(work), str(runs / "rebuild"), str(work / "selection/photos.tsv"),
-                   cities, args.jobs, args.spare)
+                   cities, args.jobs, args.spare, args.features)
 
     before = read_table(runs / "base/grid.tsv").set_index("id")
     after = read_table(runs / "extended/grid.tsv").set_index("id")
