@@ -276,3 +276,31 @@ def test_look_alikes_index_base_rows_then_new_photos_and_never_the_photo_itself(
     # base 2.0: base row 2.
     assert found[1].tolist() == [0, 1, 2]
     assert look_alikes(features[:2], np.array([False, True]), np.array([0, -1]), k=3)[0].tolist() == [0, -1, -1]
+
+
+def test_placing_against_the_interpolation_grid_agrees_with_barnes_hut(monkeypatch):
+    from roomgrid import tsne
+
+    rng = np.random.default_rng(6)
+    centres = rng.normal(size=(5, 20)) * 8
+    labels = np.repeat(np.arange(5), 80)
+    data = centres[labels] + rng.normal(size=(400, 20))
+    held_out = np.arange(0, 400, 20)
+    kept = np.setdiff1d(np.arange(400), held_out)
+    embedding, _ = tsne.fit(data[kept], perplexity=15, n_iter=250, early_exaggeration_iter=100, seed=1)
+    before = np.asarray(embedding).copy()
+    method = embedding.gradient_descent_params.get("negative_gradient_method")
+    monkeypatch.setattr(tsne, "PLACE_FFT_FROM", 10**9)
+    tree_xy = tsne.place(embedding, data[held_out])
+    monkeypatch.setattr(tsne, "PLACE_FFT_FROM", 0)
+    grid_xy = tsne.place(embedding, data[held_out])
+    assert embedding.gradient_descent_params.get("negative_gradient_method") == method
+    np.testing.assert_array_equal(np.asarray(embedding), before)
+    # Each way a held-out photo lands next to its own group, at nearly the same place.
+    spread = before.std(axis=0).mean()
+    assert np.median(np.linalg.norm(tree_xy - grid_xy, axis=1)) < 0.05 * spread
+    for xy in (tree_xy, grid_xy):
+        nearest = ((xy[:, None, :] - before[None]) ** 2).sum(axis=2).argmin(axis=1)
+        assert (labels[kept][nearest] == labels[held_out]).mean() >= 0.95
+    # Placing a second time (the grid is made afresh for the restored embedding) gives the same.
+    np.testing.assert_allclose(tsne.place(embedding, data[held_out]), grid_xy, atol=1e-9)
