@@ -1,6 +1,7 @@
 import io
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from roomgrid.stacks import blur_stack
@@ -41,6 +42,25 @@ def test_close_pairs_matches_brute_force():
     expected = {(i, j) for i in range(300) for j in range(i + 1, 300)
                 if bin(int(hashes[i]) ^ int(hashes[j])).count("1") <= 3}
     assert found == expected and {(3, 10), (3, 200), (10, 200)} <= found
+
+
+@pytest.mark.parametrize("max_distance", [0, 1, 4, 9])
+def test_close_pairs_finds_every_pair_when_many_hashes_are_alike(max_distance):
+    # Families of near copies (a few bits flipped) and many hashes sharing long runs of bits,
+    # as real dHashes do: the pieces' buckets are large and uneven, and must miss no pair.
+    rng = np.random.default_rng(max_distance)
+    roots = rng.integers(0, 2**63, 40, dtype=np.uint64)
+    family = roots[rng.integers(0, 40, 400)]
+    flips = rng.integers(0, 64, size=(400, 3))
+    for k in range(3):
+        family ^= np.where(rng.random(400) < 0.6, np.uint64(1) << flips[:, k].astype(np.uint64),
+                           np.uint64(0))
+    shared = rng.integers(0, 2**16, 200, dtype=np.uint64) | np.uint64(0xABCD_EF01_2345_0000)
+    hashes = np.concatenate([family, shared])
+    found = close_pairs(hashes, max_distance, block=64)
+    counts = np.array([[bin(int(a) ^ int(b)).count("1") for b in hashes] for a in hashes])
+    i, j = np.nonzero(np.triu(counts <= max_distance, k=1))
+    np.testing.assert_array_equal(found, np.stack([i, j], axis=1))
 
 
 def test_groups_link_identical_bytes_and_close_hashes_but_not_flat_hashes():
