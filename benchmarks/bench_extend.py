@@ -103,7 +103,7 @@ def extend(work: str, out: str, base: str, photos_tsv: str, cities: list[str], j
     start = time.perf_counter()
     facts = stages.run_extend_grid(out / "tsne.tsv", photos_tsv, out / "pca.h5", base,
                                    out / "grid.tsv", out / "grid.json", aspect=1.0,
-                                   rebuild_below=0.9)
+                                   rebuild_below=0.5)
     seconds["grid"] = time.perf_counter() - start
     start = time.perf_counter()
     summary = stages.run_update_tiles(out / "grid.tsv", out / "grid.json", _thumbs(work, cities),

@@ -304,3 +304,19 @@ def test_placing_against_the_interpolation_grid_agrees_with_barnes_hut(monkeypat
         assert (labels[kept][nearest] == labels[held_out]).mean() >= 0.95
     # Placing a second time (the grid is made afresh for the restored embedding) gives the same.
     np.testing.assert_allclose(tsne.place(embedding, data[held_out]), grid_xy, atol=1e-9)
+
+
+@pytest.mark.parametrize("new", [5, 40])
+def test_look_alike_placement_gives_distinct_free_cells_and_grows_when_it_must(new):
+    rng = np.random.default_rng(new)
+    empty = {(r, c) for r in range(12) for c in range(12) if rng.random() < 0.1}
+    base = base_table(12, 12, empty)
+    positions = rng.uniform(0, 12, size=(new, 2))
+    look_alikes = rng.integers(-1, len(base) + new, size=(new, 16))
+    rows, cols, shape = extend_grid(base, positions, (12, 12), aspect=1.0, look_alikes=look_alikes)
+    cells = set(zip(rows, cols))
+    assert len(cells) == new and not cells & set(zip(base["row"], base["col"]))
+    assert all(0 <= r < shape[0] and 0 <= c < shape[1] for r, c in cells)
+    assert shape == grown_shape(12, 12, len(base), new, 1.0)
+    if new > len(empty):
+        assert shape != (12, 12)
