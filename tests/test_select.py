@@ -52,6 +52,21 @@ def test_selection_bins_excludes_and_collapses_duplicates(tmp_path):
     assert summary["bins"] == {"photo": 5, "graphic": 1, "maybe": 1}
 
 
+def test_a_photo_already_on_the_map_stays_the_kept_copy(tmp_path):
+    photo_tables, scan_tables = tables(tmp_path)
+    settings = dict(keep_bins=["photo"], graphic_below=3.9, photo_from=4.4, max_distance=2)
+    # b/2 is the larger copy of a/1 and b/4 the same bytes as b/3; with a/1 and b/4 on the map
+    # (an extension's base), they stay and the other copies leave.
+    table, duplicates = select_photos(photo_tables, scan_tables, placed=["a/1.jpg", "b/4.jpg", "x/9.jpg"],
+                                      **settings)
+    assert list(table.loc[table.selected, "id"]) == ["a/1.jpg", "b/1.jpg", "b/4.jpg"]
+    kept = duplicates.set_index("id")["kept_id"]
+    assert kept["b/2.jpg"] == "a/1.jpg" and kept["b/3.jpg"] == "b/4.jpg"
+    # Nothing placed: the usual best copy.
+    table, _ = select_photos(photo_tables, scan_tables, placed=[], **settings)
+    assert list(table.loc[table.selected, "id"]) == ["b/1.jpg", "b/2.jpg", "b/3.jpg"]
+
+
 def test_keeping_maybe_and_no_hash_matching(tmp_path):
     photo_tables, scan_tables = tables(tmp_path)
     table, _ = select_photos(photo_tables, scan_tables, keep_bins=["photo", "maybe"],

@@ -13,7 +13,7 @@ import fnmatch
 import logging
 import os
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -50,7 +50,8 @@ def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequen
                   clusters: pd.DataFrame | None = None, predictions: pd.DataFrame | None = None,
                   cull_drop: Sequence[str] = (), cull_threshold: float = 0.5,
                   stacks: Mapping[str, str | os.PathLike] | None = None,
-                  max_pixel_difference: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  max_pixel_difference: float | None = None,
+                  placed: Collection[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Join the per-city tables and decide what is placed.
 
     ``clusters`` (``id``, ``cluster``) and ``predictions`` (the culling classifier's table) are
@@ -60,6 +61,9 @@ def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequen
     With ``stacks`` (city -> stacks.h5), photos whose dHashes are close count as duplicates only
     when their stored grey images also differ by at most ``max_pixel_difference`` grey levels on
     average (:func:`roomgrid.dedup.pixel_check`); without, a close dHash suffices.
+
+    ``placed`` (``layout.mode: extend``: the base map's photo ids) are the best copies of their
+    duplicate groups, so a new city's copy of a photo already on the map never takes it off.
 
     Returns the photo table (every file, with ``bin``, ``excluded``, ``cluster``, ``label``,
     ``predicted_class``, ``predicted_probability``, ``culled``, ``duplicate_group``, ``selected``
@@ -79,13 +83,15 @@ def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequen
     candidate = (readable & table["bin"].isin(keep_bins).to_numpy() & ~table["excluded"].to_numpy()
                  & ~is_culled)
 
-    # Best copy first: a plain file (the others were converted on reading: palette colours,
-    # CMYK, alpha), then most pixels, then the larger file, then the smaller id.
+    # Best copy first: one already on the map (extend), a plain file (the others were converted
+    # on reading: palette colours, CMYK, alpha), then most pixels, then the larger file, then the
+    # smaller id.
     converted = ~table["mode"].isin(["RGB", "L"]).to_numpy()
     pixels = (table["width"].fillna(0) * table["height"].fillna(0)).to_numpy()
+    new_copy = ~table["id"].isin(placed).to_numpy() if placed is not None else np.zeros(len(table), bool)
     index = np.nonzero(candidate)[0]
     rank = np.lexsort((table["id"].to_numpy()[index], -table["bytes"].to_numpy(float)[index],
-                       -pixels[index], converted[index]))
+                       -pixels[index], converted[index], new_copy[index]))
     if stacks is not None and max_pixel_difference is None:
         raise ValueError("max_pixel_difference is needed to compare the stacks")
     confirm = None if stacks is None else pixel_check(

@@ -77,7 +77,8 @@ def select_photos(job) -> None:
         clusters=read_table(i.clusters, ["id", "cluster"]) if i.clusters else None,
         predictions=read_table(i.predictions) if i.predictions else None,
         cull_drop=p.cull_drop, cull_threshold=p.cull_threshold,
-        stacks=dict(zip(p.cities, i.stacks)), max_pixel_difference=p.max_pixel_difference)
+        stacks=dict(zip(p.cities, i.stacks)), max_pixel_difference=p.max_pixel_difference,
+        placed=read_table(Path(i.base) / "grid.tsv", ["id"])["id"] if i.get("base") else None)
     write_selection(table, duplicates, job.output.photos, job.output.duplicates, job.output.summary)
 
 
