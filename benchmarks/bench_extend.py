@@ -13,7 +13,8 @@ photo except those of ``--new-city`` (default: the city whose selected count is 
 
 Checks that no placed photo moved, counts re-rendered tiles, and compares the new photos'
 kNN-8 kept (their 8 nearest photos in PCA space that sit in their 8 nearest cells) in the
-extension against the rebuild.
+extension against the rebuild, and against the ceiling of any layout that moves no placed photo
+(``bench_grow.free_cell_ceiling``).
 
     python benchmarks/bench_stages.py --images /work/bench/photos --n 10000 --work W \\
         --skip decode incremental bare-tsne grid tiles vips vips-arrayjoin
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_grow import free_cell_ceiling  # noqa: E402
 from common import MIB, format_table, machine_description, measure  # noqa: E402
 
 TSNE = dict(perplexity=30.0, learning_rate="auto", n_iter=750, early_exaggeration_iter=250,
@@ -171,6 +173,7 @@ def main() -> None:
     moved = int((after.loc[kept, ["row", "col"]] != before.loc[kept, ["row", "col"]]).any(axis=1).sum())
     knn_extend, knn_rebuild = new_photo_knn(runs / "extended", new_city), new_photo_knn(runs / "rebuild", new_city)
     g = grown["result"]
+    ceiling = free_cell_ceiling(runs / "extended/pca.h5", before, tuple(g["base_shape"]))
     rows = []
     for name, measured in (("base build", base), ("extend", grown), ("rebuild", full)):
         result = measured["result"]
@@ -185,7 +188,8 @@ def main() -> None:
               "tiles_rendered_share": g["rendered"] / g["tiles"],
               "grid": f"{g['base_shape'][0]}x{g['base_shape'][1]} -> {g['shape'][0]}x{g['shape'][1]}",
               "knn8_new_extend": knn_extend, "knn8_new_rebuild": knn_rebuild,
-              "knn8_ratio": knn_extend / knn_rebuild, "drift": g["drift"]}
+              "knn8_ratio": knn_extend / knn_rebuild, "knn8_new_ceiling": ceiling,
+              "ceiling_ratio": ceiling / knn_rebuild, "drift": g["drift"]}
     print(json.dumps(report, indent=1))
 
 
