@@ -192,7 +192,11 @@ def main() -> None:
     tiles_before = tile_files(base_dir / "results/base/tiles")
 
     extend_config = write_config(args.work / "extend.yaml", args.images, [], "extend", args.spare)
-    seconds, peak, code = snakemake(base_dir, extend_config, *extra, log=args.work / "extend.log")
+    # Again: Snakemake does not re-make a deleted intermediate file whose consumers are up to
+    # date, so the new city's first job is forced, and with it everything downstream.
+    again = ("--forcerun", f"results/cities/{new_city}/photos.tsv") if args.extend_only else ()
+    seconds, peak, code = snakemake(base_dir, extend_config, *extra, *again,
+                                    log=args.work / "extend.log")
     runs.append({"step": "extend", "seconds": seconds, "peak": peak / MIB, "code": code})
     after = read_table(base_dir / "results/layout/grid.tsv").set_index("id")
     tiles_after = tile_files(base_dir / "results/viewer/tiles")
