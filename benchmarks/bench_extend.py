@@ -28,10 +28,9 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_grow import free_cell_ceiling  # noqa: E402
+from bench_grow import free_cell_ceiling, layout_knn  # noqa: E402
 from common import MIB, format_table, machine_description, measure  # noqa: E402
 
 TSNE = dict(perplexity=30.0, learning_rate="auto", n_iter=750, early_exaggeration_iter=250,
@@ -118,17 +117,7 @@ def extend(work: str, out: str, base: str, photos_tsv: str, cities: list[str], j
 
 def new_photo_knn(out: Path, new_city: str) -> float:
     """kNN-8 kept of the new city's photos in a layout (the drift's measure)."""
-    from roomgrid.extend import drift
-    from roomgrid.io import read_json, read_table
-    from roomgrid.pca import read_embedding
-
-    ids, features, _ = read_embedding(out / "pca.h5")
-    facts = read_json(out / "grid.json")
-    grid = read_table(out / "grid.tsv").set_index("id").loc[ids]
-    cells = grid["row"].to_numpy() * facts["cols"] + grid["col"].to_numpy()
-    is_new = np.array([i.startswith(new_city + "/") for i in ids])
-    return drift(features, cells, is_new, np.zeros(is_new.sum()), rows=facts["rows"],
-                 cols=facts["cols"])["knn_kept_new"]
+    return layout_knn(out / "pca.h5", out / "grid.tsv", out / "grid.json", new_city)
 
 
 def main() -> None:

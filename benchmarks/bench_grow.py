@@ -103,13 +103,19 @@ def tile_files(root: Path) -> dict[str, tuple[int, int]]:
 
 def new_photo_knn(work: Path, new_city: str) -> float:
     """kNN-8 kept by the new city's photos in a work directory's layout (the drift's measure)."""
+    return layout_knn(work / "results/embedding/pca.h5", work / "results/layout/grid.tsv",
+                      work / "results/layout/grid.json", new_city)
+
+
+def layout_knn(pca_h5: Path, grid_tsv: Path, grid_json: Path, new_city: str) -> float:
+    """kNN-8 kept by ``new_city``'s photos in a layout, from its PCA coordinates and grid."""
     from roomgrid.extend import drift
     from roomgrid.io import read_json, read_table
     from roomgrid.pca import read_embedding
 
-    ids, features, _ = read_embedding(work / "results/embedding/pca.h5")
-    facts = read_json(work / "results/layout/grid.json")
-    grid = read_table(work / "results/layout/grid.tsv").set_index("id").loc[ids]
+    ids, features, _ = read_embedding(pca_h5)
+    facts = read_json(grid_json)
+    grid = read_table(grid_tsv).set_index("id").loc[ids]
     cells = grid["row"].to_numpy() * facts["cols"] + grid["col"].to_numpy()
     is_new = np.array([i.startswith(new_city + "/") for i in ids])
     return drift(features, cells, is_new, np.zeros(is_new.sum()), rows=facts["rows"],

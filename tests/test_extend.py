@@ -96,16 +96,26 @@ def test_drift_sees_new_photos_placed_away_from_their_look_alikes():
     assert bad["knn_ratio"] < 0.3
 
 
-def test_placed_photos_join_their_look_alikes_in_a_fitted_map():
-    from roomgrid.tsne import fit, place
+def fitted_groups(seed: int, per_group: int, every: int):
+    """A t-SNE map of 5 well-separated groups in 20-d, with every ``every``-th point held out.
 
-    rng = np.random.default_rng(2)
+    Returns the embedding, the points, their group labels and the held-out and kept indices."""
+    from roomgrid.tsne import fit
+
+    rng = np.random.default_rng(seed)
     centres = rng.normal(size=(5, 20)) * 8
-    labels = np.repeat(np.arange(5), 60)
-    data = centres[labels] + rng.normal(size=(300, 20))
-    held_out = np.arange(0, 300, 15)
-    kept = np.setdiff1d(np.arange(300), held_out)
+    labels = np.repeat(np.arange(5), per_group)
+    data = centres[labels] + rng.normal(size=(len(labels), 20))
+    held_out = np.arange(0, len(labels), every)
+    kept = np.setdiff1d(np.arange(len(labels)), held_out)
     embedding, _ = fit(data[kept], perplexity=15, n_iter=250, early_exaggeration_iter=100, seed=1)
+    return embedding, data, labels, held_out, kept
+
+
+def test_placed_photos_join_their_look_alikes_in_a_fitted_map():
+    from roomgrid.tsne import place
+
+    embedding, data, labels, held_out, kept = fitted_groups(2, 60, 15)
     before = np.asarray(embedding).copy()
     xy = place(embedding, data[held_out])
     np.testing.assert_array_equal(np.asarray(embedding), before)  # the base map does not move
@@ -281,13 +291,7 @@ def test_look_alikes_index_base_rows_then_new_photos_and_never_the_photo_itself(
 def test_placing_against_the_interpolation_grid_agrees_with_barnes_hut(monkeypatch):
     from roomgrid import tsne
 
-    rng = np.random.default_rng(6)
-    centres = rng.normal(size=(5, 20)) * 8
-    labels = np.repeat(np.arange(5), 80)
-    data = centres[labels] + rng.normal(size=(400, 20))
-    held_out = np.arange(0, 400, 20)
-    kept = np.setdiff1d(np.arange(400), held_out)
-    embedding, _ = tsne.fit(data[kept], perplexity=15, n_iter=250, early_exaggeration_iter=100, seed=1)
+    embedding, data, labels, held_out, kept = fitted_groups(6, 80, 20)
     before = np.asarray(embedding).copy()
     method = embedding.gradient_descent_params.get("negative_gradient_method")
     monkeypatch.setattr(tsne, "PLACE_FFT_FROM", 10**9)
