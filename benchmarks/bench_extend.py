@@ -28,7 +28,6 @@ import json
 import sys
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_grow import free_cell_ceiling, layout_knn  # noqa: E402
 from common import MIB, format_table, machine_description, measure  # noqa: E402
