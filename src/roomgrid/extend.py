@@ -232,9 +232,9 @@ def extend_grid(base: pd.DataFrame, new_positions: np.ndarray, base_shape: tuple
     Without ``look_alikes`` each new photo takes a free cell near its position: an exact
     assignment minimising the squared distances, over the free cells nearest to the photos.
 
-    With ``look_alikes`` a new photo takes the free cell that touches most of its look-alikes
-    (their 8 surrounding cells count fully, the next ring a little; see
-    :data:`LOOK_ALIKE_KERNEL`), the distance to its position breaking ties. That is the layout's
+    With ``look_alikes`` a new photo takes the free cell whose 8 surrounding cells hold most of
+    its 8 nearest look-alikes; further look-alikes, look-alikes one cell further out (see
+    :data:`LOOK_ALIKE_KERNEL`) and the distance to its position break ties. That is the layout's
     own promise, look-alikes side by side, where the t-SNE position alone often lands a few
     cells off: the grid spread the placed photos out, and a free cell among them is rarely the
     nearest one. The first round scores placed look-alikes only; later rounds add the new
@@ -343,8 +343,8 @@ def _match_look_alikes(anchors, weights, free, positions, near_target, rows, col
     distance = ((positions[photo] - centre) ** 2).sum(axis=1)
     cost = -summed + TARGET_WEIGHT * distance
     columns, column_of = np.unique(cell, return_inverse=True)
-    # Sparse matrices drop zeros: shift every cost above zero (a constant per photo row does
-    # not change which matching is cheapest, as every photo is matched once).
+    # Sparse matrices drop zeros: shift every cost above zero (a constant added to every cost
+    # does not change which full matching is cheapest: each has one edge per photo).
     matrix = coo_matrix((cost - cost.min() + 1.0, (photo, column_of)),
                         shape=(len(positions), len(columns))).tocsr()
     matched_rows, matched_cols = min_weight_full_bipartite_matching(matrix)
