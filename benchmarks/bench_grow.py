@@ -11,7 +11,8 @@ In ``--work`` (three Snakemake work directories, each a ``source.kind: folder`` 
 Reported: wall seconds of each run and of each job of the extension (from Snakemake's log),
 placed photos that moved, tiles rewritten on disk against the pyramid, and the new photos' kNN-8
 kept (the share of a photo's 8 nearest photos in PCA space that sit in its 8 nearest occupied
-cells) in the extension against the rebuild.
+cells) in the extension against the rebuild, and against the ceiling of any placement that moves
+no placed photo (:func:`free_cell_ceiling`).
 
 Per-city work (scan, CNN features) does not depend on the layout, so ``--per-city-from`` a
 finished run of the same images (its ``results/cities``, ``results/model`` and Snakemake's
