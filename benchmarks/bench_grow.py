@@ -146,12 +146,8 @@ def free_cell_ceiling(pca_h5: Path, base_grid, base_shape: tuple[int, int]) -> f
                        cells[np.clip(nearest, 0, len(kept) - 1)], -1)
     free = np.ones(rows * cols, bool)
     free[cells] = False
-    saved = extend.LOOK_ALIKE_KERNEL
-    extend.LOOK_ALIKE_KERNEL = {1.0: 1.0, 2.0: 1.0}  # the 8 surrounding cells only
-    try:
-        photo, _, score = extend.look_alike_scores(anchors, np.ones(8), free, rows, cols)
-    finally:
-        extend.LOOK_ALIKE_KERNEL = saved
+    photo, _, score = extend.look_alike_scores(anchors, np.ones(8), free, rows, cols,
+                                               kernel=extend.SURROUNDING_CELLS)
     best = pd.Series(score).groupby(photo).max().reindex(range(len(nearest)), fill_value=0.0)
     return float(best.mean() / 8)
 

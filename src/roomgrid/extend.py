@@ -143,12 +143,17 @@ def look_alike_weights(k: int) -> np.ndarray:
     return np.where(np.arange(k) < DRIFT_NEIGHBOURS, 1.0, TIE_BREAKING_WEIGHT)
 
 
-def _kernel_offsets() -> tuple[np.ndarray, np.ndarray]:
-    reach = int(np.ceil(np.sqrt(max(LOOK_ALIKE_KERNEL))))
+# Only the 8 surrounding cells: what kNN-8 kept counts.
+SURROUNDING_CELLS = {1.0: 1.0, 2.0: 1.0}
+
+
+def _kernel_offsets(kernel: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    kernel = LOOK_ALIKE_KERNEL if kernel is None else kernel
+    reach = int(np.ceil(np.sqrt(max(kernel))))
     offsets, weights = [], []
     for dr in range(-reach, reach + 1):
         for dc in range(-reach, reach + 1):
-            weight = LOOK_ALIKE_KERNEL.get(float(dr * dr + dc * dc))
+            weight = kernel.get(float(dr * dr + dc * dc))
             if weight:
                 offsets.append((dr, dc))
                 weights.append(weight)
@@ -156,7 +161,8 @@ def _kernel_offsets() -> tuple[np.ndarray, np.ndarray]:
 
 
 def look_alike_scores(anchor_cells: np.ndarray, anchor_weights: np.ndarray, free: np.ndarray,
-                      rows: int, cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      rows: int, cols: int, kernel: dict | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """How many of each new photo's look-alikes (weighted) each free cell would touch.
 
     Parameters
@@ -168,6 +174,9 @@ def look_alike_scores(anchor_cells: np.ndarray, anchor_weights: np.ndarray, free
         Their weights.
     free : ndarray, bool (rows * cols,)
         Which cells a new photo may take.
+    kernel : dict, optional
+        Weight of a look-alike by its squared distance from the cell; default
+        :data:`LOOK_ALIKE_KERNEL`.
 
     Returns
     -------
@@ -176,7 +185,7 @@ def look_alike_scores(anchor_cells: np.ndarray, anchor_weights: np.ndarray, free
     """
     m, k = anchor_cells.shape
     weights = np.broadcast_to(anchor_weights, (m, k))
-    offsets, kernel = _kernel_offsets()
+    offsets, kernel = _kernel_offsets(kernel)
     photo = np.repeat(np.arange(m), k)
     cell = anchor_cells.reshape(-1)
     weight = weights.reshape(-1)
