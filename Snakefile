@@ -22,10 +22,29 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/sources.smk"
 include: "workflow/rules/scan.smk"
-include: "workflow/rules/features.smk"
+
+
+# Each feature stage's rules are included only when the config runs them, so every included rule
+# is one this config needs (the report's time figure lists exactly these).
+if FEATURES == "cnn":
+
+    include: "workflow/rules/cnn.smk"
+
+
+if CLUSTERING:
+
+    include: "workflow/rules/clusters.smk"
+
+
+if CULLING:
+
+    include: "workflow/rules/cull.smk"
+
+
 include: "workflow/rules/select.smk"
-include: "workflow/rules/embed.smk"
-include: "workflow/rules/grow.smk"
+include: "workflow/rules/neighbours.smk"
+# layout.mode: fit everything anew (rebuild) or grow the map kept in results/base/ (extend).
+include: f"workflow/rules/layout_{LAYOUT}.smk"
 include: "workflow/rules/viewer.smk"
 include: "workflow/rules/report.smk"
 

@@ -54,32 +54,33 @@ def build(work: str, out: str, photos_tsv: str, cities: list[str], jobs: int, sp
     """A full build (PCA, t-SNE, grid, tiles) into ``out``; returns each stage's seconds."""
     import time
 
-    from roomgrid import stages
+    from roomgrid.layout import grid, pca, tsne
+    from roomgrid.viewer.tiles import pyramid
 
     work, out = Path(work), Path(out)
     seconds = {}
     start = time.perf_counter()
-    stages.run_pca(photos_tsv, _features(work, cities, kind), out / "pca.h5", n_components=150,
+    pca.run_pca(photos_tsv, _features(work, cities, kind), out / "pca.h5", n_components=150,
                    batch_size=1000, method="randomized", dataset=FEATURES[kind][1])
     seconds["pca"] = time.perf_counter() - start
     start = time.perf_counter()
-    stages.run_tsne(out / "pca.h5", out / "tsne.tsv", out / "tsne.json", n_jobs=jobs,
+    tsne.run_tsne(out / "pca.h5", out / "tsne.tsv", out / "tsne.json", n_jobs=jobs,
                     model_pkl=out / "tsne.pkl", **TSNE)
     seconds["tsne"] = time.perf_counter() - start
     start = time.perf_counter()
-    stages.run_grid(out / "tsne.tsv", photos_tsv, out / "grid.tsv", out / "grid.json",
+    grid.run_grid(out / "tsne.tsv", photos_tsv, out / "grid.tsv", out / "grid.json",
                     method="auto", exact_max=3000, block_size=1024, aspect=1.0, spare=spare,
                     n_jobs=jobs)
     seconds["grid"] = time.perf_counter() - start
     start = time.perf_counter()
-    summary = stages.run_tiles(out / "grid.tsv", out / "grid.json", _thumbs(work, cities),
+    summary = pyramid.run_tiles(out / "grid.tsv", out / "grid.json", _thumbs(work, cities),
                                out / "tiles", n_jobs=jobs, **TILES)
     seconds["tiles"] = time.perf_counter() - start
     return {"seconds": seconds, "tiles": summary["total_tiles"]}
 
 
 def save_base(out: str) -> None:
-    from roomgrid.stages import BASE_FILES, run_save_base
+    from roomgrid.layout.base import BASE_FILES, run_save_base
 
     out = Path(out)
     run_save_base({name: out / name for name in BASE_FILES}, out / "base")
@@ -89,24 +90,25 @@ def extend(work: str, out: str, base: str, photos_tsv: str, cities: list[str], j
            kind: str) -> dict:
     import time
 
-    from roomgrid import stages
+    from roomgrid.layout import extend, pca, tsne
+    from roomgrid.viewer.tiles import update
 
     work, out = Path(work), Path(out)
     seconds = {}
     start = time.perf_counter()
-    stages.run_project_pca(photos_tsv, _features(work, cities, kind), base, out / "pca.h5",
+    pca.run_project_pca(photos_tsv, _features(work, cities, kind), base, out / "pca.h5",
                            batch_size=1000, dataset=FEATURES[kind][1])
     seconds["project"] = time.perf_counter() - start
     start = time.perf_counter()
-    stages.run_place_tsne(out / "pca.h5", base, out / "tsne.tsv", out / "tsne.json")
+    tsne.run_place_tsne(out / "pca.h5", base, out / "tsne.tsv", out / "tsne.json")
     seconds["place"] = time.perf_counter() - start
     start = time.perf_counter()
-    facts = stages.run_extend_grid(out / "tsne.tsv", photos_tsv, out / "pca.h5", base,
+    facts = extend.run_extend_grid(out / "tsne.tsv", photos_tsv, out / "pca.h5", base,
                                    out / "grid.tsv", out / "grid.json", aspect=1.0,
                                    rebuild_below=0.5)
     seconds["grid"] = time.perf_counter() - start
     start = time.perf_counter()
-    summary = stages.run_update_tiles(out / "grid.tsv", out / "grid.json", _thumbs(work, cities),
+    summary = update.run_update_tiles(out / "grid.tsv", out / "grid.json", _thumbs(work, cities),
                                       base, out / "tiles", n_jobs=jobs, **TILES)
     seconds["tiles"] = time.perf_counter() - start
     return {"seconds": seconds, "drift": facts["drift"], "shape": [facts["rows"], facts["cols"]],
@@ -120,9 +122,8 @@ def new_photo_knn(out: Path, new_city: str) -> float:
 
 
 def main() -> None:
-    import pandas as pd
 
-    from roomgrid.io import read_table, write_table
+    from roomgrid.core.io import read_table, write_table
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", required=True, help="a bench_stages.py work folder")

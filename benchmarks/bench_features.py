@@ -45,8 +45,8 @@ def rooms_dev_files() -> tuple[list[Path], np.ndarray]:
 
 
 def stack_features(files) -> np.ndarray:
-    from roomgrid.decode import decode_photo
-    from roomgrid.stacks import blur_stack
+    from roomgrid.scan.decode import decode_photo
+    from roomgrid.scan.stacks import blur_stack
 
     rows = [blur_stack(decode_photo(p.read_bytes(), min_side=64).image, 64, (3.0, 8.0)).ravel()
             for p in files]
@@ -54,7 +54,7 @@ def stack_features(files) -> np.ndarray:
 
 
 def cnn_features(files, model: str, input_px: int, workdir: Path) -> np.ndarray:
-    from roomgrid import cnn
+    from roomgrid.features import cnn
 
     onnx = workdir / f"{model.replace(':', '_')}-{input_px}.onnx"
     if not onnx.exists():
@@ -67,7 +67,7 @@ def quality_row(name: str, features: np.ndarray, labels: np.ndarray) -> dict:
     from openTSNE import TSNE
     from sklearn.decomposition import PCA
 
-    from roomgrid.cull import cross_validate
+    from roomgrid.features.cull import cross_validate
 
     pca = PCA(n_components=min(150, features.shape[1]), random_state=0).fit_transform(features)
     tsne = np.asarray(TSNE(n_jobs=2, random_state=1).fit(pca))
@@ -101,7 +101,7 @@ def bench_quality(sizes, models) -> None:
 
 def embed_folder(files: list[str], onnx: str, threads: int) -> dict:
     """The per-city job's work on these files, timed inside the child."""
-    from roomgrid import cnn
+    from roomgrid.features import cnn
 
     embedder = cnn.CnnEmbedder(onnx, threads=threads, device="cpu")
     start = time.perf_counter()
@@ -110,7 +110,7 @@ def embed_folder(files: list[str], onnx: str, threads: int) -> dict:
 
 
 def bench_throughput(photos: Path, n: int, sizes, model: str, threads: int) -> None:
-    from roomgrid import cnn
+    from roomgrid.features import cnn
 
     files = sorted(str(p) for p in photos.glob("*/*.jpg"))[:n]
     if not files:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from roomgrid.grid import (LAPJV_MAX_SIZE, assign_blocks, assign_exact, grid_shape,
+from roomgrid.layout.grid import (LAPJV_MAX_SIZE, assign_blocks, assign_exact, grid_shape,
                            layout_quality)
 
 OUT = Path(__file__).resolve().parent / "out"

@@ -110,9 +110,9 @@ def new_photo_knn(work: Path, new_city: str) -> float:
 
 def layout_knn(pca_h5: Path, grid_tsv: Path, grid_json: Path, new_city: str) -> float:
     """kNN-8 kept by ``new_city``'s photos in a layout, from its PCA coordinates and grid."""
-    from roomgrid.extend import drift
-    from roomgrid.io import read_json, read_table
-    from roomgrid.pca import read_embedding
+    from roomgrid.layout.extend import drift
+    from roomgrid.core.io import read_json, read_table
+    from roomgrid.layout.pca import read_embedding
 
     ids, features, _ = read_embedding(pca_h5)
     facts = read_json(grid_json)
@@ -130,8 +130,8 @@ def free_cell_ceiling(pca_h5: Path, base_grid, base_shape: tuple[int, int]) -> f
     little by sitting together; the cells they compete for take away."""
     import pandas as pd
 
-    from roomgrid import extend
-    from roomgrid.pca import read_embedding
+    from roomgrid.layout import look_alikes as placement
+    from roomgrid.layout.pca import read_embedding
 
     ids, features, _ = read_embedding(pca_h5)
     ids = pd.Index(ids)
@@ -139,21 +139,21 @@ def free_cell_ceiling(pca_h5: Path, base_grid, base_shape: tuple[int, int]) -> f
     kept = base_grid.loc[ids[~is_new]]
     rows, cols = base_shape
     base_row = pd.Series(np.arange(len(kept)), index=kept.index).reindex(ids).to_numpy()
-    nearest = extend.look_alikes(features, is_new, np.nan_to_num(base_row, nan=-1).astype(int),
+    nearest = placement.look_alikes(features, is_new, np.nan_to_num(base_row, nan=-1).astype(int),
                                  k=8)
     cells = kept["row"].to_numpy() * cols + kept["col"].to_numpy()
     anchors = np.where((nearest >= 0) & (nearest < len(kept)),
                        cells[np.clip(nearest, 0, len(kept) - 1)], -1)
     free = np.ones(rows * cols, bool)
     free[cells] = False
-    photo, _, score = extend.look_alike_scores(anchors, np.ones(8), free, rows, cols,
-                                               kernel=extend.SURROUNDING_CELLS)
+    photo, _, score = placement.look_alike_scores(anchors, np.ones(8), free, rows, cols,
+                                               kernel=placement.SURROUNDING_CELLS)
     best = pd.Series(score).groupby(photo).max().reindex(range(len(nearest)), fill_value=0.0)
     return float(best.mean() / 8)
 
 
 def main() -> None:
-    from roomgrid.io import read_json, read_table
+    from roomgrid.core.io import read_json, read_table
 
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import MIB, format_table, machine_description, measure, subset_cities  # noqa: E402
-from roomgrid.stages import selected_photos  # noqa: E402
+from roomgrid.selection.tables import selected_photos  # noqa: E402
 
 STEPS = ("scan", "decode", "select", "incremental", "randomized", "tsne", "bare-tsne", "grid",
          "tiles", "vips", "vips-arrayjoin")
@@ -45,8 +45,8 @@ TILE_SETTINGS = dict(cell_px=128, tile_px=256, quality=80, background=(24, 24, 2
 # --------------------------------------------------------------------------- work run in children
 
 def index_cities(images: str, cities: list[str], work: str) -> int:
-    from roomgrid.io import write_table
-    from roomgrid.sources import index_city
+    from roomgrid.core.io import write_table
+    from roomgrid.sources.folder import index_city
 
     total = 0
     for city in cities:
@@ -90,7 +90,7 @@ def decode_reference(images: str, cities: list[str], jobs: int) -> int:
 
 
 def _scan_city(args: tuple[str, str]) -> int:
-    from roomgrid.scan import scan_city
+    from roomgrid.scan.city import scan_city
 
     work, city = args
     folder = Path(work) / "cities" / city
@@ -109,7 +109,7 @@ def scan_all(images: str, cities: list[str], work: str, jobs: int) -> int:
 
 
 def select_all(cities: list[str], work: str) -> dict:
-    from roomgrid.select import select_photos, write_selection
+    from roomgrid.selection.select import select_photos, write_selection
 
     folders = [Path(work) / "cities" / c for c in cities]
     table, duplicates = select_photos([f / "photos.tsv" for f in folders], [f / "scan.tsv" for f in folders],
@@ -121,9 +121,9 @@ def select_all(cities: list[str], work: str) -> dict:
 
 
 def run_pca(cities: list[str], work: str, method: str) -> dict:
-    from roomgrid.pca import reduce
-    from roomgrid.stackreader import StackReader
-    from roomgrid.stages import selected_photos
+    from roomgrid.layout.pca import reduce
+    from roomgrid.core.stackreader import StackReader
+    from roomgrid.selection.tables import selected_photos
 
     chosen = selected_photos(Path(work) / "selection" / "photos.tsv")
     stacks = {c: str(Path(work) / "cities" / c / "stacks.h5") for c in cities}
@@ -134,7 +134,7 @@ def run_pca(cities: list[str], work: str, method: str) -> dict:
 
 
 def run_tsne(work: str, pca_file: str, jobs: int) -> dict:
-    from roomgrid.tsne import embed
+    from roomgrid.layout.tsne import embed
 
     coords = np.load(Path(work) / pca_file)
     xy, info = embed(coords, n_jobs=jobs, **TSNE_SETTINGS)
@@ -156,9 +156,9 @@ def run_bare_tsne(work: str, pca_file: str, jobs: int) -> dict:
 def run_grid(work: str, jobs: int) -> dict:
     import pandas as pd
 
-    from roomgrid.grid import assign_cells, grid_shape, layout_quality
-    from roomgrid.io import write_json, write_table
-    from roomgrid.stages import selected_photos
+    from roomgrid.layout.grid import assign_cells, grid_shape, layout_quality
+    from roomgrid.core.io import write_json, write_table
+    from roomgrid.selection.tables import selected_photos
 
     xy = np.load(Path(work) / "tsne.npy")
     rows, cols = grid_shape(len(xy), 1.0)
@@ -180,8 +180,8 @@ def _thumbs(cities: list[str], work: str) -> dict[str, str]:
 
 
 def run_tiles(cities: list[str], work: str, jobs: int) -> dict:
-    from roomgrid.io import read_table
-    from roomgrid.tiles import render_tiles
+    from roomgrid.core.io import read_table
+    from roomgrid.viewer.tiles import render_tiles
 
     facts = json.loads((Path(work) / "grid.json").read_text())
     out = Path(work) / "tiles"
@@ -192,7 +192,7 @@ def run_tiles(cities: list[str], work: str, jobs: int) -> dict:
 
 def build_mosaic(cities: list[str], work: str) -> dict:
     """The whole deepest-zoom map as one raw RGB file (what libvips needs as input)."""
-    from roomgrid.io import read_table
+    from roomgrid.core.io import read_table
 
     facts = json.loads((Path(work) / "grid.json").read_text())
     cell = TILE_SETTINGS["cell_px"]
@@ -247,7 +247,7 @@ def vips_arrayjoin_dzsave(cities: list[str], work: str) -> dict:
     mosaic without writing one to disk first."""
     import pyvips
 
-    from roomgrid.io import read_table
+    from roomgrid.core.io import read_table
 
     facts = json.loads((Path(work) / "grid.json").read_text())
     rows, cols, cell = facts["rows"], facts["cols"], TILE_SETTINGS["cell_px"]

@@ -35,8 +35,8 @@ CHROMIUM = "/usr/bin/chromium"
 def build_synthetic(n: int, folder: Path) -> Path:
     import h5py
 
-    from roomgrid.tiles import TileGeometry, render_tiles
-    from roomgrid.viewer import build_viewer
+    from roomgrid.viewer.tiles import TileGeometry, render_tiles
+    from roomgrid.viewer.page import build_viewer
 
     rng = np.random.default_rng(0)
     cols = math.ceil(math.sqrt(n))

@@ -38,7 +38,7 @@ def room():
 @pytest.fixture(scope="session")
 def demo_photos(tmp_path_factory):
     """Paths of the plain room photos of one small generated demo city."""
-    from roomgrid.demo import make_demo_city
+    from roomgrid.sources.demo import make_demo_city
 
     folder = tmp_path_factory.mktemp("demo") / "alpha"
     truth = make_demo_city("alpha", folder, cities=["alpha", "beta"], photos_per_city=20, seed=0)

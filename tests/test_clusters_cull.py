@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from roomgrid import cull
-from roomgrid.clusters import central_photos, fit_clusters
-from roomgrid.io import write_table
-from roomgrid.select import select_photos
-from roomgrid.stackreader import StackReader
+from roomgrid.features import cull
+from roomgrid.features.clusters import central_photos, fit_clusters
+from roomgrid.core.io import write_table
+from roomgrid.selection.select import select_photos
+from roomgrid.core.stackreader import StackReader
 
 CLASSES = ["bathroom", "bedroom", "kitchen"]
 
@@ -198,7 +198,7 @@ def test_culled_photos_leave_the_selection_with_their_reason(tmp_path):
 
 def test_wide_rows_are_clustered_through_a_projection(tmp_path):
     """Rows wider than the projection (blur stacks are 12,288 wide) keep their clusters."""
-    from roomgrid.clusters import PROJECTED_DIMS
+    from roomgrid.features.clusters import PROJECTED_DIMS
 
     rng = np.random.default_rng(4)
     width = 4 * PROJECTED_DIMS
@@ -217,7 +217,7 @@ def test_wide_rows_are_clustered_through_a_projection(tmp_path):
 
 
 def test_an_extension_keeps_the_base_clusters_and_new_photos_join_their_type(rooms):
-    from roomgrid.clusters import extend_clusters
+    from roomgrid.features.clusters import extend_clusters
 
     files, readable, truth = rooms
     in_base = readable[readable["city"] != "denver"]

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageOps
 
-from roomgrid import cnn
-from roomgrid.demo import make_demo_city
-from roomgrid.io import read_table, write_table
+from roomgrid.features import cnn
+from roomgrid.sources.demo import make_demo_city
+from roomgrid.core.io import read_table, write_table
 
 pytest.importorskip("torch", reason="CNN features need the [cnn] extra (make test installs it)")
 pytest.importorskip("onnxruntime", reason="CNN features need the [cnn] extra")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from roomgrid.decode import BadPhoto, decode_photo
+from roomgrid.scan.decode import BadPhoto, decode_photo
 
 
 def encoded(image, fmt, **save):

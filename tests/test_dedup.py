@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from roomgrid.stacks import blur_stack
-from roomgrid.dedup import close_pairs, dhash_hex, duplicate_groups, hamming, hashes_to_uint64
+from roomgrid.scan.stacks import blur_stack
+from roomgrid.scan.dedup import close_pairs, dhash_hex, duplicate_groups, hamming, hashes_to_uint64
 
 MAX_DISTANCE = 4  # the default of config.yaml
 
@@ -107,10 +107,10 @@ def striped(level_scale, ramp_to, seed):
 
 
 def select_from_folder(tmp_path, folder, **confirm):
-    from roomgrid.io import write_table
-    from roomgrid.scan import scan_city
-    from roomgrid.select import select_photos
-    from roomgrid.sources import index_city
+    from roomgrid.core.io import write_table
+    from roomgrid.scan.city import scan_city
+    from roomgrid.selection.select import select_photos
+    from roomgrid.sources.folder import index_city
 
     write_table(index_city("boston", folder), tmp_path / "photos.tsv")
     scan_city(tmp_path / "photos.tsv", tmp_path / "scan.tsv", tmp_path / "stacks.h5",

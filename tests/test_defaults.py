@@ -6,11 +6,16 @@ import inspect
 
 import pytest
 
-from roomgrid import extend, grid, pca, tiles, triage, tsne
-from roomgrid.config import default_config
-from roomgrid.demo import make_demo_city
-from roomgrid.scan import ScanSettings
-from roomgrid.scrape import default_settings, resolve_settings
+from roomgrid.layout import frame
+from roomgrid.layout import grid
+from roomgrid.layout import pca
+from roomgrid.viewer import tiles
+from roomgrid.scan import triage
+from roomgrid.layout import tsne
+from roomgrid.core.config import default_config
+from roomgrid.sources.demo import make_demo_city
+from roomgrid.scan.city import ScanSettings
+from roomgrid.sources.scrape import default_settings, resolve_settings
 
 CONFIG = default_config()
 
@@ -32,7 +37,7 @@ PARAMETERS = [
     (grid.assign_cells, "exact_max", "grid.exact_max"),
     (grid.assign_cells, "block_size", "grid.block_size"),
     (grid.assign_blocks, "block_size", "grid.block_size"),
-    (extend.spare_points, "share", "layout.spare"),
+    (frame.spare_points, "share", "layout.spare"),
     (tiles.render_tiles, "cell_px", "tiles.cell_px"),
     (tiles.render_tiles, "tile_px", "tiles.tile_px"),
     (tiles.render_tiles, "quality", "tiles.quality"),

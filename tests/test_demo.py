@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageOps
 
-from roomgrid.demo import make_demo_city
-from roomgrid.io import read_table
+from roomgrid.sources.demo import make_demo_city
+from roomgrid.core.io import read_table
 
 CITIES = ["riverton", "lakeside", "hillcrest"]
 PHOTOS = 20

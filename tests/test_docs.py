@@ -3,8 +3,8 @@
 import inspect
 import re
 
-from roomgrid.pca import fit_transform_randomized
-from roomgrid.scrape.http import RETRIED_STATUSES
+from roomgrid.layout.pca import fit_transform_randomized
+from roomgrid.sources.scrape.http import RETRIED_STATUSES
 from workflow_helpers import REPO
 
 README = (REPO / "README.md").read_text()

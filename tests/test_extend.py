@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from roomgrid.extend import changed_cells, drift, extend_grid, grid_frame, grown_shape, to_cell_units
-from roomgrid.grid import cell_centres, normalise_points
+from roomgrid.layout.extend import changed_cells, drift, extend_grid, grown_shape
+from roomgrid.layout.frame import grid_frame, to_cell_units
+from roomgrid.layout.grid import cell_centres, normalise_points
 
 
 def base_table(rows, cols, empty):
@@ -100,7 +101,7 @@ def fitted_groups(seed: int, per_group: int, every: int):
     """A t-SNE map of 5 well-separated groups in 20-d, with every ``every``-th point held out.
 
     Returns the embedding, the points, their group labels and the held-out and kept indices."""
-    from roomgrid.tsne import fit
+    from roomgrid.layout.tsne import fit
 
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(5, 20)) * 8
@@ -113,7 +114,7 @@ def fitted_groups(seed: int, per_group: int, every: int):
 
 
 def test_placed_photos_join_their_look_alikes_in_a_fitted_map():
-    from roomgrid.tsne import place
+    from roomgrid.layout.tsne import place
 
     embedding, data, labels, held_out, kept = fitted_groups(2, 60, 15)
     before = np.asarray(embedding).copy()
@@ -126,10 +127,10 @@ def test_placed_photos_join_their_look_alikes_in_a_fitted_map():
 
 @pytest.mark.parametrize("ratio, advice", [(0.5, "rebuild recommended"), (0.95, "no rebuild needed")])
 def test_the_layout_figure_states_the_drift_and_the_advice(tmp_path, monkeypatch, ratio, advice):
-    from roomgrid import report
+    from roomgrid.report import figures as report
 
     titles = []
-    monkeypatch.setattr(report, "_save", lambda figure, path: titles.append(figure._suptitle.get_text()))
+    monkeypatch.setattr(report, "save_figure", lambda figure, path: titles.append(figure._suptitle.get_text()))
     points = pd.DataFrame({"id": ["a", "b", "c"], "x": [0.0, 1.0, 2.0], "y": [0.0, 1.0, 0.0]})
     cells = pd.DataFrame({"id": ["a", "b", "c"], "city": ["x", "x", "y"], "row": [0, 0, 1], "col": [0, 1, 0]})
     facts = {"rows": 2, "cols": 2, "method": "extend", "base": {"rows": 1, "cols": 2},
@@ -142,7 +143,7 @@ def test_the_layout_figure_states_the_drift_and_the_advice(tmp_path, monkeypatch
 
 
 def test_a_new_photo_moves_as_its_placed_neighbours_moved():
-    from roomgrid.extend import grid_targets
+    from roomgrid.layout.extend import grid_targets
 
     rng = np.random.default_rng(4)
     base_points = rng.uniform(0, 10, size=(200, 2))
@@ -156,7 +157,7 @@ def test_a_new_photo_moves_as_its_placed_neighbours_moved():
 
 
 def test_spare_placeholders_follow_the_photos_density():
-    from roomgrid.extend import spare_points
+    from roomgrid.layout.frame import spare_points
 
     rng = np.random.default_rng(5)
     dense = rng.normal(size=(800, 2))
@@ -169,8 +170,8 @@ def test_spare_placeholders_follow_the_photos_density():
 
 
 def test_a_rebuild_with_spare_cells_leaves_them_empty_among_the_photos(tmp_path):
-    from roomgrid.io import read_json, write_table
-    from roomgrid.stages import run_grid
+    from roomgrid.core.io import read_json, write_table
+    from roomgrid.layout.grid import run_grid
 
     rng = np.random.default_rng(6)
     xy = np.vstack([rng.normal(size=(300, 2)), rng.normal(size=(300, 2)) + [8, 0]])
@@ -203,9 +204,9 @@ def write_city(path, ids, stacks):
 
 
 def test_projection_keeps_base_coordinates_and_projects_new_photos(tmp_path):
-    from roomgrid.io import write_table
-    from roomgrid.pca import Basis, read_embedding, write_embedding
-    from roomgrid.stages import run_project_pca
+    from roomgrid.core.io import write_table
+    from roomgrid.layout.pca import Basis, read_embedding, write_embedding
+    from roomgrid.layout.pca import run_project_pca
 
     rng = np.random.default_rng(7)
     stacks = rng.integers(0, 255, size=(30, 4, 4), dtype=np.uint8)
@@ -237,7 +238,7 @@ def test_projection_keeps_base_coordinates_and_projects_new_photos(tmp_path):
 
 
 def test_a_new_photo_takes_the_free_cell_among_its_look_alikes_not_the_one_nearest_its_position():
-    from roomgrid.extend import look_alike_scores
+    from roomgrid.layout.look_alikes import look_alike_scores
 
     # Two holes: (2, 2), right at the new photo's position, and (7, 7), among its look-alikes.
     base = base_table(10, 10, {(2, 2), (7, 7)})
@@ -272,7 +273,7 @@ def test_new_photos_that_look_alike_end_up_side_by_side():
 
 
 def test_look_alikes_index_base_rows_then_new_photos_and_never_the_photo_itself():
-    from roomgrid.extend import look_alikes
+    from roomgrid.layout.look_alikes import look_alikes
 
     # On a line: base photos at 0, 1, 2, 10, 11; new photos at 1.4 and 10.6.
     features = np.array([[0.0], [1.0], [1.4], [2.0], [10.0], [10.6], [11.0]], dtype=np.float32)
@@ -289,7 +290,7 @@ def test_look_alikes_index_base_rows_then_new_photos_and_never_the_photo_itself(
 
 
 def test_placing_against_the_interpolation_grid_agrees_with_barnes_hut(monkeypatch):
-    from roomgrid import tsne
+    from roomgrid.layout import tsne
 
     embedding, data, labels, held_out, kept = fitted_groups(6, 80, 20)
     before = np.asarray(embedding).copy()

@@ -3,10 +3,10 @@ import pandas as pd
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from roomgrid.grid import (assign_blocks, assign_cells, assign_exact, cell_centres, grid_shape,
+from roomgrid.layout.grid import (assign_blocks, assign_cells, assign_exact, cell_centres, grid_shape,
                            layout_quality, normalise_points)
-from roomgrid.io import read_json, write_table
-from roomgrid.stages import run_grid
+from roomgrid.core.io import read_json, write_table
+from roomgrid.layout.grid import run_grid
 
 
 def clustered(n: int, seed: int = 0) -> np.ndarray:

@@ -2,9 +2,9 @@ import h5py
 import numpy as np
 import pytest
 
-from roomgrid.pca import read_embedding, reduce, write_embedding
-from roomgrid.stackreader import StackReader, batch_bounds
-from roomgrid.tsne import embed, nearest_neighbours
+from roomgrid.layout.pca import read_embedding, reduce, write_embedding
+from roomgrid.core.stackreader import StackReader, batch_bounds
+from roomgrid.layout.tsne import embed, nearest_neighbours
 
 
 def write_stacks(path, ids, stacks):
@@ -96,7 +96,7 @@ def test_tsne_keeps_clusters_apart_and_honours_its_settings():
 
 
 def test_tsne_stage_writes_the_same_bytes_on_every_run_with_threads(tmp_path):
-    from roomgrid.stages import run_tsne
+    from roomgrid.layout.tsne import run_tsne
 
     data = np.random.default_rng(0).normal(size=(600, 20))
     write_embedding(tmp_path / "pca.h5", [f"c/{i}.jpg" for i in range(600)], data, {})
@@ -183,7 +183,7 @@ def _low_rank_stacks(tmp_path, n, rank, seed=9):
 
 @pytest.mark.parametrize("power_iterations", [0, 1, 3])
 def test_randomized_pca_matches_an_exact_svd_and_reads_once_per_iteration(tmp_path, power_iterations):
-    from roomgrid.pca import fit_transform_randomized
+    from roomgrid.layout.pca import fit_transform_randomized
 
     n = 500
     ids, exact_data = _low_rank_stacks(tmp_path, n, rank=6)
@@ -209,7 +209,7 @@ def test_randomized_pca_matches_an_exact_svd_and_reads_once_per_iteration(tmp_pa
 
 
 def test_randomized_pca_on_fewer_photos_than_components_pads_with_zeros(tmp_path):
-    from roomgrid.pca import fit_transform_randomized
+    from roomgrid.layout.pca import fit_transform_randomized
 
     ids, exact_data = _low_rank_stacks(tmp_path, 5, rank=3)
     with StackReader({"a": tmp_path / "a.h5"}, ids, ["a"] * 5) as reader:
@@ -225,7 +225,7 @@ def test_randomized_pca_on_fewer_photos_than_components_pads_with_zeros(tmp_path
 
 
 def test_randomized_pca_of_identical_photos_is_all_zeros_not_nan(tmp_path):
-    from roomgrid.pca import fit_transform_randomized
+    from roomgrid.layout.pca import fit_transform_randomized
 
     ids = [f"a/{i}" for i in range(6)]
     write_stacks(tmp_path / "a.h5", ids, np.full((6, 8, 8), 100, np.uint8))
@@ -237,7 +237,7 @@ def test_randomized_pca_of_identical_photos_is_all_zeros_not_nan(tmp_path):
 
 @pytest.mark.parametrize("method", ["incremental", "randomized"])
 def test_the_stored_basis_projects_photos_where_the_fit_put_them(tmp_path, method):
-    from roomgrid.pca import project_rows, read_basis, write_embedding
+    from roomgrid.layout.pca import project_rows, read_basis, write_embedding
 
     n = 400
     ids = low_rank_stacks(tmp_path / "a.h5", n, rank=6, spread=5, scale=5, noise=2, seed=8)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from roomgrid import report
+from roomgrid.report import figures as report
 
 
 def write_benchmark(path, seconds, rss):
@@ -91,7 +91,7 @@ def test_bin_examples_spread_over_each_bins_entropy_range(thumbs, tmp_path, monk
         shown.update({heading.split("\n")[0]: [caption for caption, _ in items]
                       for heading, items in rows})
 
-    monkeypatch.setattr(report, "_thumbnail_grid", capture)
+    monkeypatch.setattr(report, "thumbnail_grid", capture)
     ids = [f"boston/{i}.jpg" for i in range(5)]
     photos = pd.DataFrame({"id": ids, "city": "boston", "status": "ok",
                            "entropy": [5.0, 4.5, 4.8, 4.6, 4.7], "bin": "photo"})

@@ -1,7 +1,7 @@
 import pandas as pd
 
-from roomgrid.io import as_whole_numbers, write_table
-from roomgrid.select import is_excluded, read_exclusions, select_photos, summarise, write_selection
+from roomgrid.core.io import as_whole_numbers, write_table
+from roomgrid.selection.select import is_excluded, read_exclusions, select_photos, summarise, write_selection
 
 
 def tables(tmp_path):

@@ -6,10 +6,10 @@ import pytest
 import pandas as pd
 from PIL import Image
 
-from roomgrid.io import read_table, write_table
-from roomgrid.scan import ScanSettings, scan_city
-from roomgrid.triage import histogram_entropy
-from roomgrid.sources import discover_cities, index_city, list_city_photos, metadata_for_city
+from roomgrid.core.io import read_table, write_table
+from roomgrid.scan.city import ScanSettings, scan_city
+from roomgrid.scan.triage import histogram_entropy
+from roomgrid.sources.folder import discover_cities, index_city, list_city_photos, metadata_for_city
 
 
 def write_city(root, city, room, make_jpeg, n=3):
@@ -81,7 +81,7 @@ def test_scan_records_every_file_and_stores_rows_for_readable_ones(tmp_path, roo
 
 
 def test_blur_stack_layers_are_progressively_smoother():
-    from roomgrid.stacks import blur_stack, square_thumbnail
+    from roomgrid.scan.stacks import blur_stack, square_thumbnail
 
     checker = Image.fromarray(((np.indices((64, 64)) // 8).sum(0) % 2 * 255).astype(np.uint8))
     stack = blur_stack(checker, size=64, sigmas=(3, 8)).astype(float)
@@ -97,7 +97,7 @@ def test_blur_stack_layers_are_progressively_smoother():
 
 
 def test_folder_fingerprint_changes_with_any_photo_or_listing(tmp_path, room, make_jpeg):
-    from roomgrid.sources import folder_fingerprint
+    from roomgrid.sources.folder import folder_fingerprint
 
     folder = write_city(tmp_path, "boston", room, make_jpeg, n=2)
     first = folder_fingerprint(folder)
@@ -124,7 +124,7 @@ def test_folder_fingerprint_changes_with_any_photo_or_listing(tmp_path, room, ma
 
 
 def test_atomic_outputs_get_ordinary_permissions(tmp_path):
-    from roomgrid.io import atomic_path
+    from roomgrid.core.io import atomic_path
 
     old = os.umask(0o022)
     try:
@@ -160,7 +160,7 @@ def test_a_carriage_return_in_a_file_name_survives_the_photo_table(tmp_path, roo
 
 def test_odd_entries_are_listed_with_a_reason_and_a_pipe_is_never_opened(tmp_path, room, make_jpeg):
     import signal
-    from roomgrid.sources import folder_fingerprint
+    from roomgrid.sources.folder import folder_fingerprint
 
     folder = tmp_path / "boston"
     (folder / "rooms").mkdir(parents=True)
@@ -209,7 +209,7 @@ def test_a_folder_that_cannot_be_read_gets_a_row_and_a_warning(tmp_path, room, m
 
 
 def test_a_rerun_removes_what_a_killed_writer_of_the_same_output_left(tmp_path):
-    from roomgrid.io import atomic_directory, atomic_path
+    from roomgrid.core.io import atomic_directory, atomic_path
 
     left = [tmp_path / ".stacks.h5.k1ll3d_x.h5.part", tmp_path / ".tiles.9ab_cdef.part",
             tmp_path / f".tiles.old-{'0f' * 16}"]
@@ -233,8 +233,8 @@ def test_a_rerun_removes_what_a_killed_writer_of_the_same_output_left(tmp_path):
 
 def test_fingerprint_follows_content_not_times_and_reads_a_file_once(tmp_path, room, make_jpeg,
                                                                      monkeypatch):
-    from roomgrid import sources
-    from roomgrid.sources import folder_fingerprint
+    from roomgrid.sources import folder as sources
+    from roomgrid.sources.folder import folder_fingerprint
 
     folder = write_city(tmp_path, "boston", room, make_jpeg, n=2)
     cache = tmp_path / "state" / "boston.json"

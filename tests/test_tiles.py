@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from roomgrid import tiles
-from roomgrid.tiles import TileGeometry, grid_cells, render_tiles
+from roomgrid.viewer.tiles import pyramid as tiles
+from roomgrid.viewer.tiles import TileGeometry, grid_cells, render_tiles
 
 BACKGROUND = (24, 24, 24)
 JPEG_TOLERANCE = 10  # flat areas survive JPEG at quality 85 within a few levels
@@ -231,7 +231,7 @@ def test_update_redraws_only_tiles_over_changed_cells(mosaic, tmp_path):
     import hashlib
     import os
 
-    from roomgrid.tiles import update_tiles
+    from roomgrid.viewer.tiles import update_tiles
 
     grid, paths, geometry, _ = mosaic
     render(mosaic, tmp_path / "base", quality=85)
@@ -271,7 +271,7 @@ def test_update_redraws_only_tiles_over_changed_cells(mosaic, tmp_path):
 
 
 def test_update_renders_everything_when_the_base_looks_different(mosaic, tmp_path):
-    from roomgrid.tiles import update_tiles
+    from roomgrid.viewer.tiles import update_tiles
 
     grid, paths, geometry, _ = mosaic
     render(mosaic, tmp_path / "base", quality=85)

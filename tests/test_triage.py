@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from roomgrid.triage import entropy_bins, histogram_entropy
+from roomgrid.scan.triage import entropy_bins, histogram_entropy
 
 
 def test_constant_image_has_zero_entropy():
@@ -75,7 +75,7 @@ def floor_plan():
 
 
 def test_white_bars_no_longer_make_a_photo_a_graphic_but_a_floor_plan_stays_one():
-    from roomgrid.triage import trim_uniform_border
+    from roomgrid.scan.triage import trim_uniform_border
 
     photo = calm_photo()
     boxed = letterboxed(photo)
@@ -96,7 +96,7 @@ def test_white_bars_no_longer_make_a_photo_a_graphic_but_a_floor_plan_stays_one(
 
 
 def test_a_small_picture_on_a_flat_page_is_not_trimmed_to_the_picture():
-    from roomgrid.triage import trim_uniform_border
+    from roomgrid.scan.triage import trim_uniform_border
 
     page = Image.new("RGB", (600, 450), (255, 255, 255))
     page.paste(calm_photo(3, (200, 150)), (200, 150))  # an advert with a thumbnail
@@ -105,11 +105,11 @@ def test_a_small_picture_on_a_flat_page_is_not_trimmed_to_the_picture():
 
 
 def test_scan_measures_entropy_after_trimming_and_the_report_counts_the_moves(tmp_path):
-    from roomgrid.io import read_table, write_table
-    from roomgrid.report import plot_triage
-    from roomgrid.scan import scan_city
-    from roomgrid.select import select_photos
-    from roomgrid.sources import index_city
+    from roomgrid.core.io import read_table, write_table
+    from roomgrid.report.figures import plot_triage
+    from roomgrid.scan.city import scan_city
+    from roomgrid.selection.select import select_photos
+    from roomgrid.sources.folder import index_city
 
     folder = tmp_path / "boston"
     folder.mkdir()
@@ -126,7 +126,7 @@ def test_scan_measures_entropy_after_trimming_and_the_report_counts_the_moves(tm
     assert bins == {"barred.jpg": "photo", "plain.jpg": "photo", "plan.png": "graphic"}
     scan = read_table(tmp_path / "scan.tsv").set_index("id")
     assert scan.loc["boston/barred.jpg", "entropy_untrimmed"] < 3.9
-    from roomgrid.select import summarise
+    from roomgrid.selection.select import summarise
 
     moves = plot_triage(table, summarise(table, duplicates), tmp_path / "triage.png",
                         graphic_below=3.9, photo_from=4.4)

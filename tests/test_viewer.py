@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from roomgrid.tiles import TileGeometry
-from roomgrid.viewer import SCRIPTS, build_viewer
+from roomgrid.viewer.tiles import TileGeometry
+from roomgrid.viewer.page import SCRIPTS, build_viewer
 
 GEOMETRY = TileGeometry(rows=3, cols=4, cell_px=128, tile_px=256)
 
@@ -212,7 +212,7 @@ def test_photos_of_one_listing_share_one_stored_listing(inputs, tmp_path, monkey
                           "path": None, "listing_url": "https://example.org/same",
                           "title": "Shared listing", "price": 2000.0})
     photos = pd.concat([photos, extra], ignore_index=True)
-    monkeypatch.setattr("roomgrid.viewer.CHUNK_PHOTOS", 2)
+    monkeypatch.setattr("roomgrid.viewer.page.CHUNK_PHOTOS", 2)
     build((grid, photos, neighbours, roots, leaflet), tmp_path / "viewer")
     index, columns, chunks = read_data(tmp_path / "viewer")
     titles = [t for chunk in chunks for t in chunk["listings"]["title"]]

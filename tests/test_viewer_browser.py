@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from roomgrid.tiles import TileGeometry, render_tiles
-from roomgrid.viewer import build_viewer
+from roomgrid.viewer.tiles import TileGeometry, render_tiles
+from roomgrid.viewer.page import build_viewer
 
 pytestmark = pytest.mark.browser
 
@@ -499,7 +499,7 @@ def test_unreachable_details_still_open_the_panel_with_a_note(page, site):
 def test_exclude_lines_match_exactly_their_own_ids_in_the_workflow(page, site, tmp_path):
     """The page writes ids with glob characters so that the workflow's exclusion reader and
     matcher take exactly those photos."""
-    from roomgrid.select import is_excluded, read_exclusions
+    from roomgrid.selection.select import is_excluded, read_exclusions
 
     open_viewer(page, site)
     ids = ["boston/a[1].jpg", "boston/star*.jpg", "boston/what?.jpg", "boston/x#1.jpg",

@@ -15,9 +15,9 @@ import h5py
 import pytest
 import yaml
 
-from roomgrid.io import read_table
-from roomgrid.pca import read_embedding
-from roomgrid.tiles import TileGeometry
+from roomgrid.core.io import read_table
+from roomgrid.layout.pca import read_embedding
+from roomgrid.viewer.tiles import TileGeometry
 from workflow_helpers import REPO, small_demo_config, snakemake_command
 
 pytestmark = pytest.mark.workflow
@@ -315,10 +315,10 @@ def test_each_rule_runs_with_only_its_conda_env_packages(built, tmp_path):
     ran = rerun_jobs_in_their_envs(built, tmp_path / "again")
     # Scraping needs the network; its code must still import in its environment.
     assert ran == set(envs) - {"scrape_city"} - CULLING_RULES - EXTEND_RULES
-    done = run_in_env(envs["scrape_city"], "--import", "roomgrid.scrape", cwd=tmp_path / "again")
+    done = run_in_env(envs["scrape_city"], "--import", "roomgrid.sources.scrape", cwd=tmp_path / "again")
     assert done.returncode == 0, done.stderr[-3000:]
     # The extension's tiles run in the viewer's environment, without scipy or lapjv.
-    for module in ("roomgrid.extend", "roomgrid.tiles"):
+    for module in ("roomgrid.layout.extend", "roomgrid.viewer.tiles.update"):
         done = run_in_env(envs["update_tiles"], "--import", module, cwd=tmp_path / "again")
         assert done.returncode == 0, done.stderr[-3000:]
 
@@ -328,7 +328,7 @@ def test_a_missing_package_is_caught_by_the_env_check(tmp_path):
     env = tmp_path / "no_lapjv.yaml"
     env.write_text(yaml.safe_dump({"channels": ["conda-forge"],
                                    "dependencies": ["python=3.11", "numpy", "scipy", "pandas"]}))
-    done = run_in_env(env, "--import", "roomgrid.grid", cwd=tmp_path)
+    done = run_in_env(env, "--import", "roomgrid.layout.grid", cwd=tmp_path)
     assert done.returncode != 0 and "No module named 'lapjv'" in done.stderr
 
 

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import yaml
 
-from roomgrid.demo import make_demo_city
-from roomgrid.io import read_table
-from roomgrid.pca import read_embedding
-from roomgrid.tiles import TileGeometry
+from roomgrid.sources.demo import make_demo_city
+from roomgrid.core.io import read_table
+from roomgrid.layout.pca import read_embedding
+from roomgrid.viewer.tiles import TileGeometry
 from workflow_helpers import small_demo_config, snakemake_command
 
 pytestmark = pytest.mark.workflow

@@ -11,8 +11,8 @@ import shutil
 import pytest
 import yaml
 
-from roomgrid.demo import make_demo_city
-from roomgrid.io import read_table
+from roomgrid.sources.demo import make_demo_city
+from roomgrid.core.io import read_table
 from test_workflow import CULLING_RULES, planned_jobs, rerun_jobs_in_their_envs, snakemake
 from workflow_helpers import small_demo_config
 

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .config import DEFAULT_CONFIG_PATH
+from .core.config import DEFAULT_CONFIG_PATH
 
 SNAKEFILE = DEFAULT_CONFIG_PATH.parents[1] / "Snakefile"
 
@@ -57,7 +57,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def scrape(args: argparse.Namespace) -> int:
-    from .scrape.__main__ import run
+    from .sources.scrape.__main__ import run
 
     return run(args)
 
@@ -78,7 +78,7 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     show.set_defaults(run=serve)
 
-    from .scrape.__main__ import add_arguments
+    from .sources.scrape.__main__ import add_arguments
 
     fetch = commands.add_parser("scrape", help="download one area's listing photos")
     add_arguments(fetch)

@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from fakesite import PAGES, fast_settings, photo_bytes
-from roomgrid.io import read_table
+from roomgrid.core.io import read_table
 from roomgrid.cli import main as roomgrid_command
-from roomgrid.scrape.__main__ import main
-from roomgrid.scrape import (MANIFEST_COLUMNS, AreaStopped, areas_to_scrape, load_areas,
+from roomgrid.sources.scrape.__main__ import main
+from roomgrid.sources.scrape import (MANIFEST_COLUMNS, AreaStopped, areas_to_scrape, load_areas,
                              resolve_settings, scrape_city)
 
 A = "00A0A_aaaaaaaaaaa_0aa0aa_600x450.jpg"

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 import requests
 
-from roomgrid.scrape.http import (Blocked, FetchError, PoliteClient, _is_truncated,
+from roomgrid.sources.scrape.http import (Blocked, FetchError, PoliteClient, _is_truncated,
                                   parse_retry_after)
 
 UA = "roomgrid-test/1.0 (tests)"

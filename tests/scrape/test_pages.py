@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from roomgrid.scrape.pages import (Gone, NotAListing, PageFormatError, block_reason, image_id,
+from roomgrid.sources.scrape.pages import (Gone, NotAListing, PageFormatError, block_reason, image_id,
                                    parse_listing_page, parse_search_page)
 
 PAGES = Path(__file__).parent / "pages"

@@ -2,7 +2,7 @@
 
 import json
 
-from roomgrid.scrape.state import Journal
+from roomgrid.sources.scrape.state import Journal
 
 
 def test_line_cut_short_by_a_kill_does_not_swallow_the_next_record(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from fakesite import fast_settings
-from roomgrid.io import read_table
+from roomgrid.core.io import read_table
 from test_city import serve_static_area
 from workflow_helpers import snakemake_command
 

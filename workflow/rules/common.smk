@@ -1,8 +1,8 @@
 import re
 
-from roomgrid.config import validate_config
-from roomgrid.select import MIN_PHOTOS
-from roomgrid.sources import (
+from roomgrid.core.config import validate_config
+from roomgrid.core.constants import MIN_PHOTOS
+from roomgrid.sources.folder import (
     IMAGE_EXTENSIONS,
     discover_cities,
     folder_fingerprint,
@@ -21,7 +21,7 @@ def source_cities():
         return list(config["source"]["demo"]["cities"])
     if SOURCE == "folder":
         return folder_cities(config["source"].get("folder") or {})
-    from roomgrid.scrape import areas_to_scrape
+    from roomgrid.sources.scrape import areas_to_scrape
 
     return areas_to_scrape(config["source"].get("scrape") or {})
 
@@ -146,10 +146,18 @@ def cnn_model():
 
 
 # rebuild: every run fits PCA, t-SNE and the grid to all photos and keeps them as results/base/.
-# extend: new photos join that base; no placed photo moves (README: "Growing a map").
+# extend: new photos join that base; no placed photo moves (README: "Growing a map"). The Snakefile
+# includes the rule file of the chosen mode: layout_rebuild.smk or layout_extend.smk.
 LAYOUT = config["layout"]["mode"]
 if LAYOUT == "extend" and not os.path.exists("results/base/grid.json"):
     raise ValueError(
         "layout.mode extend grows the map kept in results/base/, which does not exist yet: "
         "build once with layout.mode rebuild"
     )
+# What the stages that keep the base's numbers in extend mode (clusters, selection) also read.
+BASE_INPUT = "results/base" if LAYOUT == "extend" else []
+
+# Report figures of the features: the clusters' and the culling classifier's.
+FEATURE_PLOTS = (["results/report/clusters.png"] if CLUSTERING else []) + (
+    ["results/report/culling.png"] if CULLING else []
+)

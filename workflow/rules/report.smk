@@ -1,5 +1,7 @@
 # Figures for `snakemake --report report.html`: what a person would rather look at than read.
 
+from snakemake.io import strip_wildcard_constraints
+
 REPORT_PLOTS = [
     "results/report/counts.png",
     "results/report/triage.png",
@@ -10,27 +12,19 @@ REPORT_PLOTS = [
     "results/report/tsne_thumbnails.png",
     "results/report/benchmarks.png",
 ]
-# The clusters' and the culling classifier's figures are FEATURE_PLOTS (features.smk).
+# The clusters' and the culling classifier's figures are FEATURE_PLOTS (common.smk).
 
-# The stages whose time and memory the report plots (each rule's `benchmark:` file).
-STAGE_BENCHMARKS = [
-    *per_city("results/benchmarks/index_city/{city}.tsv"),
-    *per_city("results/benchmarks/scan_city/{city}.tsv"),
-    *(
-        per_city("results/benchmarks/embed_city/{city}.tsv")
-        if FEATURES == "cnn"
-        else []
-    ),
-    *(["results/benchmarks/cluster_photos.tsv"] if CLUSTERING else []),
-    *(["results/benchmarks/predict_types.tsv"] if CULLING else []),
-    "results/benchmarks/select_photos.tsv",
-    "results/benchmarks/reduce_pca.tsv",
-    "results/benchmarks/embed_tsne.tsv",
-    "results/benchmarks/find_neighbours.tsv",
-    "results/benchmarks/assign_grid.tsv",
-    "results/benchmarks/render_tiles.tsv",
-    "results/benchmarks/build_viewer.tsv",
-]
+
+def stage_benchmarks():
+    """The benchmark file of every included rule that has one (per city for per-city rules):
+    the rule files include only the rules this config runs, so the figure shows current stages.
+    """
+    files = []
+    for stage in workflow.rules:
+        if stage.benchmark is not None:
+            pattern = strip_wildcard_constraints(str(stage.benchmark))
+            files.extend(per_city(pattern) if "{city}" in pattern else [pattern])
+    return files
 
 
 rule plot_counts:
@@ -104,7 +98,7 @@ rule plot_tsne_thumbnails:
 
 rule plot_benchmarks:
     input:
-        STAGE_BENCHMARKS,
+        stage_benchmarks(),
     output:
         report(
             "results/report/benchmarks.png",

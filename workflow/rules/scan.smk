@@ -14,6 +14,9 @@ rule scan_city:
         "results/benchmarks/scan_city/{city}.tsv"
     conda:
         "../../envs/scan.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=20,
     params:
         stack_size=config["scan"]["stack"]["size"],
         sigmas=config["scan"]["stack"]["sigmas"],

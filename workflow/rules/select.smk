@@ -10,7 +10,7 @@ rule select_photos:
         clusters="results/clusters/clusters.tsv" if CLUSTERING else [],
         predictions="results/cull/predictions.tsv" if CULLING else [],
         # extend: a photo on the base map stays the kept copy of its duplicates
-        base="results/base" if LAYOUT == "extend" else [],
+        base=BASE_INPUT,
     output:
         photos="results/selection/photos.tsv",
         duplicates=report(

@@ -62,6 +62,9 @@ rule index_city:
         "results/benchmarks/index_city/{city}.tsv"
     conda:
         "../../envs/scan.yaml"
+    resources:
+        mem_mb=500,
+        runtime=10,
     params:
         city_dir=lambda wc: city_dir(wc.city),
         fingerprint=city_fingerprint,

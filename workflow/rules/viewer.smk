@@ -3,32 +3,6 @@
 LEAFLET_DIR = os.path.join(workflow.basedir, "node_modules/leaflet/dist")
 
 
-if LAYOUT == "rebuild":
-
-    rule render_tiles:
-        input:
-            cells="results/layout/grid.tsv",
-            facts="results/layout/grid.json",
-            thumbs=per_city("results/cities/{city}/thumbs.h5"),
-        output:
-            directory("results/viewer/tiles"),
-        log:
-            "logs/render_tiles.log",
-        benchmark:
-            "results/benchmarks/render_tiles.tsv"
-        conda:
-            "../../envs/viewer.yaml"
-        threads: 2
-        params:
-            cities=CITIES,
-            cell_px=config["tiles"]["cell_px"],
-            tile_px=config["tiles"]["tile_px"],
-            quality=config["tiles"]["quality"],
-            background=config["tiles"]["background"],
-        script:
-            "../scripts/run_stage.py"
-
-
 rule build_viewer:
     input:
         cells="results/layout/grid.tsv",

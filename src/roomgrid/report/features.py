@@ -1,0 +1,82 @@
+"""Report figures of the clusters and the culling classifier: what each cluster shows, and how
+well the classifier tells the labelled types apart."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .common import plt, read_thumbnails, save_figure, thumbnail_grid
+
+
+def plot_clusters(clusters: pd.DataFrame, facts: dict, thumbs: Mapping[str, str], path, *,
+                  names: Mapping[int, str] | None = None, per_cluster: int = 8) -> None:
+    """One row per cluster: its most central photos, with its number, size and given name."""
+    from ..features.clusters import central_photos
+
+    names = {int(k): v for k, v in (names or {}).items()}
+    central = central_photos(clusters, per_cluster)
+    images = read_thumbnails(thumbs, central["id"], central["id"].str.split("/").str[0])
+    rows = []
+    for cluster, members in central.groupby("cluster", sort=True):
+        heading = f"{cluster}: {facts['sizes'][cluster]}" + (
+            f"\n= {names[cluster]}" if cluster in names else "")
+        rows.append((heading, [("", images[i]) for i in members["id"] if i in images]))
+    thumbnail_grid(rows, f"{facts['k']} clusters of {facts['rows']} photos: the {per_cluster} "
+                          f"nearest each centre (number: photos)", path, per_cluster)
+
+
+def plot_culling(metrics: dict, summary: dict, path) -> None:
+    """Cross-validated confusion matrix and per-class precision and recall."""
+    classes = metrics["classes"]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    if metrics.get("cross_validated"):
+        confusion = np.asarray(metrics["confusion"])
+        left.imshow(confusion, cmap="Blues")
+        for (i, j), count in np.ndenumerate(confusion):
+            left.text(j, i, str(count), ha="center", va="center", fontsize=8,
+                      color="white" if count > confusion.max() / 2 else "black")
+        left.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
+        left.set_yticks(range(len(classes)), classes, fontsize=8)
+        left.set_xlabel("predicted (out of fold)")
+        left.set_ylabel("labelled")
+        left.set_title(f"{metrics['folds']} folds grouped by city: accuracy "
+                       f"{metrics['accuracy']:.3f}, balanced {metrics['balanced_accuracy']:.3f}",
+                       fontsize=9)
+        per_class = metrics["per_class"]
+        positions = np.arange(len(classes))
+        right.barh(positions - 0.2, [per_class[c]["precision"] for c in classes], height=0.4,
+                   label="precision", color="#1b9e77")
+        right.barh(positions + 0.2, [per_class[c]["recall"] for c in classes], height=0.4,
+                   label="recall", color="#7570b3")
+        right.set_yticks(positions, [f"{c} ({metrics['labelled'][c]} labelled)" for c in classes],
+                         fontsize=8)
+        right.set_xlim(0, 1)
+        right.invert_yaxis()
+        right.legend(loc="lower right", fontsize=8)
+    else:
+        left.text(0.5, 0.5, metrics.get("why", "not cross-validated"), ha="center", va="center",
+                  wrap=True, fontsize=9)
+        left.axis("off")
+        right.axis("off")
+    culled = summary.get("culled", {})
+    right.set_title("culled: " + (", ".join(f"{c} {n}" for c, n in culled.items()) or "none")
+                    + f" (C = {metrics['C']:g})", fontsize=9)
+    save_figure(figure, path)
+
+
+# --- the figures on files ----------------------------------------------------------------------
+
+def run_plot_clusters(clusters_tsv, facts_json, thumbs: Mapping[str, str], path, *,
+                      names=None) -> None:
+    from ..core.io import read_json, read_table
+
+    plot_clusters(read_table(clusters_tsv), read_json(facts_json), thumbs, path, names=names)
+
+
+def run_plot_culling(metrics_json, summary_json, path) -> None:
+    from ..core.io import read_json
+
+    plot_culling(read_json(metrics_json), read_json(summary_json), path)

@@ -1,0 +1,43 @@
+# CNN features (features.kind: cnn): the network exported once to ONNX, then each city's photos
+# embedded by onnxruntime in a job of its own.
+
+
+rule export_cnn:
+    output:
+        "results/model/cnn.onnx",
+    log:
+        "logs/export_cnn.log",
+    conda:
+        "../../envs/cnn.yaml"
+    params:
+        model=config["features"]["cnn"]["model"],
+        input_px=config["features"]["cnn"]["input_px"],
+        weights=config["features"]["cnn"]["weights"],
+    script:
+        "../scripts/run_stage.py"
+
+
+rule embed_city:
+    input:
+        photos="results/cities/{city}/photos.tsv",
+        scan="results/cities/{city}/scan.tsv",
+        model="results/model/cnn.onnx",
+    output:
+        "results/cities/{city}/cnn.h5",
+    log:
+        "logs/embed_city/{city}.log",
+    benchmark:
+        "results/benchmarks/embed_city/{city}.tsv"
+    conda:
+        "../../envs/cnn.yaml"
+    threads: 2
+    resources:
+        mem_mb=1500,
+        runtime=30,
+    params:
+        device=config["features"]["cnn"]["device"],
+        batch_size=config["features"]["cnn"]["batch_size"],
+        draft=config["scan"]["draft"],
+        max_pixels=config["scan"]["max_pixels"],
+    script:
+        "../scripts/run_stage.py"
