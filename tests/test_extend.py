@@ -49,6 +49,45 @@ def test_the_choice_is_optimal_over_the_candidate_cells():
     assert ((positions - chosen) ** 2).sum() == pytest.approx(best, rel=1e-6)
 
 
+def test_the_sparse_path_finds_the_same_optimum_as_the_dense_one(monkeypatch):
+    from roomgrid.layout import extend
+
+    rng = np.random.default_rng(3)
+    empty = {(r, c) for r in range(10) for c in range(10) if rng.random() < 0.3}
+    base = base_table(10, 10, empty)
+    positions = rng.uniform(0, 10, size=(12, 2))
+    dense = extend_grid(base, positions, (10, 10), aspect=1.0)
+    monkeypatch.setattr(extend, "DENSE_CANDIDATES", 0)
+    sparse = extend_grid(base, positions, (10, 10), aspect=1.0)
+    centres = cell_centres(10, 10)
+    cost = [((positions - centres[r * 10 + c]) ** 2).sum() for r, c, _ in (dense, sparse)]
+    assert cost[1] == pytest.approx(cost[0], rel=1e-9)
+
+
+def test_twenty_thousand_new_photos_fit_in_bounded_memory():
+    """The distance-only choice once built a dense candidates x candidates matrix: 1.6 GB here."""
+    import tracemalloc
+
+    rng = np.random.default_rng(5)
+    side = 160  # 25,600 cells: 5,600 placed photos, 20,000 free cells
+    cells = rng.permutation(side * side)
+    placed = cells[:5_600]
+    base = pd.DataFrame({"id": [f"p{i}" for i in range(len(placed))],
+                         "row": placed // side, "col": placed % side})
+    positions = rng.uniform(0, side, size=(20_000, 2))
+    tracemalloc.start()
+    rows, cols, shape = extend_grid(base, positions, (side, side), aspect=1.0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert shape == (side, side)
+    chosen = rows * side + cols
+    assert len(np.unique(chosen)) == 20_000 and not np.isin(chosen, placed).any()
+    assert peak < 300 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+    # Each photo sits near its position: the free cells are a 78% share of the grid.
+    distance = np.sqrt(((positions - np.column_stack([cols + 0.5, rows + 0.5])) ** 2).sum(axis=1))
+    assert np.median(distance) < 2
+
+
 def test_a_full_grid_grows_at_its_edge_and_keeps_every_cell():
     base = base_table(4, 4, set())
     positions = np.array([[0.5, 0.5], [3.5, 3.5], [2.0, 2.0], [4.5, 1.0], [1.0, 4.5]])
@@ -235,6 +274,16 @@ def test_projection_keeps_base_coordinates_and_projects_new_photos(tmp_path):
     with pytest.raises(ValueError, match="features changed since the base"):
         run_project_pca(tmp_path / "photos.tsv", {"a": tmp_path / "a.h5", "b": tmp_path / "b.h5"},
                         tmp_path / "base", tmp_path / "pca2.h5", batch_size=4, dataset="stacks")
+
+    # Too few photos left: the sentence a rebuild gives, naming why the others were dropped.
+    dropped = ["excluded"] * 27 + [""] * 3
+    write_table(pd.DataFrame({"id": ids, "city": [i[0] for i in ids],
+                              "selected": [d == "" for d in dropped], "dropped": dropped}),
+                tmp_path / "few.tsv")
+    with pytest.raises(ValueError, match=r"only 3 of 30 files can be placed, and the map needs at "
+                                         r"least 4 photos \(not placed: 27 excluded\)"):
+        run_project_pca(tmp_path / "few.tsv", {"a": tmp_path / "a.h5", "b": tmp_path / "b.h5"},
+                        tmp_path / "base", tmp_path / "pca3.h5", batch_size=4, dataset="stacks")
 
 
 def test_a_new_photo_takes_the_free_cell_among_its_look_alikes_not_the_one_nearest_its_position():

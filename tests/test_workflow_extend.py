@@ -212,3 +212,27 @@ def test_extending_without_a_base_stops_naming_the_fix(tmp_path, room, make_jpeg
     assert done.returncode != 0
     message = done.stdout + done.stderr
     assert "results/base/" in message and "layout.mode rebuild" in message
+
+
+def test_the_time_figure_of_an_extension_plots_the_extension_stages(tmp_path, room, make_jpeg):
+    """In extend mode the report's time figure reads the extend rules' timings, not the last
+    rebuild's (which it once listed, plotting stale numbers or failing when they were gone)."""
+    write_config(tmp_path, "config.yaml", CITIES[:1], "extend", tmp_path / "photos")
+    (tmp_path / "photos" / CITIES[0]).mkdir(parents=True)
+    for seed in range(4):
+        (tmp_path / "photos" / CITIES[0] / f"{seed}.jpg").write_bytes(make_jpeg(room(seed)))
+    (tmp_path / "results/base").mkdir(parents=True)
+    (tmp_path / "results/base/grid.json").write_text("{}")  # what the mode check looks for
+    planned = {rule for rule, _ in planned_rules(tmp_path, "config.yaml")}
+    assert {"project_pca", "place_tsne", "extend_grid", "update_tiles", "plot_benchmarks"} <= planned
+    assert not planned & {"reduce_pca", "embed_tsne", "assign_grid", "render_tiles", "save_base"}
+    figure_inputs = subprocess.run(
+        snakemake_command(tmp_path, "-n", "--forcerun", "plot_benchmarks", "--printshellcmds",
+                          "--verbose", "results/report/benchmarks.png"),
+        capture_output=True, text=True, timeout=300)
+    plan = figure_inputs.stdout + figure_inputs.stderr
+    block = plan[plan.index("rule plot_benchmarks:"):]
+    inputs = block[:block.index("output:")]
+    for stage in ("project_pca", "place_tsne", "extend_grid", "update_tiles"):
+        assert f"results/benchmarks/{stage}.tsv" in inputs, stage
+    assert "results/benchmarks/reduce_pca.tsv" not in inputs

@@ -1,5 +1,7 @@
 import re
 
+from snakemake.io import strip_wildcard_constraints
+
 from roomgrid.core.config import validate_config
 from roomgrid.core.constants import MIN_PHOTOS
 from roomgrid.sources.folder import (
@@ -147,7 +149,7 @@ def cnn_model():
 
 # rebuild: every run fits PCA, t-SNE and the grid to all photos and keeps them as results/base/.
 # extend: new photos join that base; no placed photo moves (README: "Growing a map"). The Snakefile
-# includes the rule file of the chosen mode: layout_rebuild.smk or layout_extend.smk.
+# includes layout_rebuild.smk or layout_extend.smk, by this mode.
 LAYOUT = config["layout"]["mode"]
 if LAYOUT == "extend" and not os.path.exists("results/base/grid.json"):
     raise ValueError(
@@ -161,3 +163,15 @@ BASE_INPUT = "results/base" if LAYOUT == "extend" else []
 FEATURE_PLOTS = (["results/report/clusters.png"] if CLUSTERING else []) + (
     ["results/report/culling.png"] if CULLING else []
 )
+
+
+def stage_benchmarks():
+    """The benchmark file of each included stage that has one, per city where the stage is per city;
+    the rule files include only the rules this config runs, so the figure shows current stages.
+    """
+    files = []
+    for stage in workflow.rules:
+        if stage.benchmark is not None:
+            pattern = strip_wildcard_constraints(str(stage.benchmark))
+            files.extend(per_city(pattern) if "{city}" in pattern else [pattern])
+    return files

@@ -1,6 +1,5 @@
 # Figures for `snakemake --report report.html`: what a person would rather look at than read.
 
-from snakemake.io import strip_wildcard_constraints
 
 REPORT_PLOTS = [
     "results/report/counts.png",
@@ -13,18 +12,6 @@ REPORT_PLOTS = [
     "results/report/benchmarks.png",
 ]
 # The clusters' and the culling classifier's figures are FEATURE_PLOTS (common.smk).
-
-
-def stage_benchmarks():
-    """The benchmark file of every included rule that has one (per city for per-city rules):
-    the rule files include only the rules this config runs, so the figure shows current stages.
-    """
-    files = []
-    for stage in workflow.rules:
-        if stage.benchmark is not None:
-            pattern = strip_wildcard_constraints(str(stage.benchmark))
-            files.extend(per_city(pattern) if "{city}" in pattern else [pattern])
-    return files
 
 
 rule plot_counts:

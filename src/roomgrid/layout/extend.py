@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 # Each new photo may go to one of this many free cells nearest to it (more when that is needed
 # to give every new photo a cell); an exact assignment then chooses among them.
 CANDIDATE_CELLS = 16
+# Up to this many candidate cells the distance-only choice is an exact dense assignment (64 MiB).
+DENSE_CANDIDATES = 4096
 # A new photo's target cell follows the moves of this many nearest placed photos (in t-SNE).
 TARGET_NEIGHBOURS = 8
 
@@ -122,7 +124,6 @@ def extend_grid(base: pd.DataFrame, new_positions: np.ndarray, base_shape: tuple
     shape : (rows, cols)
         The grid's shape after growing (the base shape when nothing needed to grow).
     """
-    from scipy.spatial import cKDTree
 
     new_positions = np.asarray(new_positions, dtype=np.float64).reshape(-1, 2)
     m = len(new_positions)
@@ -133,18 +134,7 @@ def extend_grid(base: pd.DataFrame, new_positions: np.ndarray, base_shape: tuple
     base_cells = base["row"].to_numpy(np.int64) * cols + base["col"].to_numpy(np.int64)
     taken[base_cells] = True
     free = np.flatnonzero(~taken)
-    centres = cell_centres(rows, cols)[free]
-    # Candidate cells: each new photo's nearest free cells; widened until they can hold them all.
-    k = min(len(free), CANDIDATE_CELLS)
-    tree = cKDTree(centres)
-    while True:
-        _, nearest = tree.query(new_positions, k=k)
-        nearest = np.asarray(nearest).reshape(m, -1)
-        candidates = np.unique(nearest)
-        if len(candidates) >= m or k == len(free):
-            break
-        k = min(len(free), 2 * k)
-    chosen = free[candidates[solve(new_positions, centres[candidates])[0]]]
+    chosen, nearest = nearest_free_cells(new_positions, free, rows, cols)
     if look_alikes is None or len(base) == 0:
         return chosen // cols, chosen % cols, (rows, cols)
 
@@ -165,6 +155,49 @@ def extend_grid(base: pd.DataFrame, new_positions: np.ndarray, base_shape: tuple
         if score > best_score:
             best, best_score = cells_now, score
     return best // cols, best % cols, (rows, cols)
+
+
+def nearest_free_cells(positions: np.ndarray, free: np.ndarray, rows: int, cols: int
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct free cells for ``positions`` (cell units) minimising the squared distances, each
+    photo choosing among its nearest free cells (widened until every photo can have one).
+
+    Up to :data:`DENSE_CANDIDATES` candidate cells the assignment is exact over all of them
+    (lapjv, dense); beyond, it is a sparse min-cost matching over each photo's own nearest cells,
+    so memory grows with the photos, not with their square (20,000 new photos would need a
+    1.6 GB dense matrix, and lapjv indexes at most 46,340 cells).
+
+    Returns the chosen cells and each photo's candidate cells (indices into ``free``).
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+    from scipy.spatial import cKDTree
+
+    m = len(positions)
+    centres = cell_centres(rows, cols)[free]
+    tree = cKDTree(centres)
+    k = min(len(free), CANDIDATE_CELLS)
+    while True:
+        distance, nearest = tree.query(positions, k=k)
+        nearest = np.asarray(nearest).reshape(m, -1)
+        candidates = np.unique(nearest)
+        if len(candidates) >= m or k == len(free):
+            if len(candidates) <= DENSE_CANDIDATES:
+                return free[candidates[solve(positions, centres[candidates])[0]]], nearest
+            # Costs shifted above zero: a sparse matrix would drop a zero-distance edge.
+            cost = np.asarray(distance).reshape(m, -1) ** 2 + 1.0
+            matrix = csr_matrix((cost.ravel(), nearest.ravel(), np.arange(0, m * k + 1, k)),
+                                shape=(m, len(free)))
+            try:
+                photos, cells = min_weight_full_bipartite_matching(matrix)
+            except ValueError:  # some photos crowd too few cells: give each more to choose from
+                if k == len(free):
+                    raise
+            else:
+                chosen = np.empty(m, dtype=np.int64)
+                chosen[photos] = free[cells]
+                return chosen, nearest
+        k = min(len(free), 2 * k)
 
 
 def changed_cells(base: pd.DataFrame, extended: pd.DataFrame) -> pd.DataFrame:

@@ -217,8 +217,13 @@ def run_project_pca(photos_tsv, features: Mapping[str, str], base_dir, out_h5, *
     projection for new ones."""
     import numpy as np
 
-    from ..selection.tables import selected_photos
+    from ..core.io import read_table
+    from ..selection.tables import selected_photos, too_few_to_map
 
+    # As in a rebuild: the first stage that needs photos says why too few are left.
+    problem = too_few_to_map(read_table(photos_tsv, ["selected", "dropped"]))
+    if problem:
+        raise ValueError(f"{problem}: see column 'dropped' of {photos_tsv}")
     base_h5 = Path(base_dir) / "pca.h5"
     base_ids, base_coords, info = read_embedding(base_h5)
     basis = read_basis(base_h5)
