@@ -44,7 +44,7 @@ checkpoint scrape_city:
         settings={
             k: v
             for k, v in config["source"].get("scrape", {}).items()
-            if k not in ("areas", "start_area")
+            if k not in ("areas", "skip_areas_before", "start_area")
         },
     script:
         "../scripts/run_stage.py"
