@@ -79,7 +79,7 @@ def test_result_rows_area_end_to_end_and_second_run_fetches_nothing(fake_craigsl
     assert list(manifest["file"]) == [A, B, C, D, F]
     # The nearby-area listing belongs to nh: not fetched, no folder for it.
     assert not any(NH in path for path in site.requests())
-    assert [path.name for path in tmp_path.iterdir()] == ["boston"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [".pacing", "boston"]
     # The photo cross-posted by listings 1 and 3 is fetched once and listed under listing 1.
     assert site.image_requests().count("/images/" + A) == 1
     rows = manifest.set_index("file")
@@ -287,6 +287,22 @@ def test_empty_result_page_is_a_complete_area(fake_craigslist, tmp_path):
     manifest = scrape_city("boston", out, fast_settings(site))
     assert len(manifest) == 0 and list(manifest.columns) == MANIFEST_COLUMNS
     assert status(out)["status"] == "complete"
+
+
+def test_areas_scraped_into_one_folder_share_the_pacing_of_a_host(fake_craigslist, tmp_path):
+    # On the fake site every area is one host, as Craigslist's photos are for every area.
+    site = fake_craigslist
+    for area in ("boston", "sfbay"):
+        site.page(f"/{area}/search/apa", "search_empty.html")
+    settings = fast_settings(site, delay_seconds=0.4)
+    scrape_city("boston", tmp_path / "boston", settings)
+    scrape_city("sfbay", tmp_path / "sfbay", settings)  # another job: a client of its own
+    assert site.requests() == ["/robots.txt", "/boston/search/apa?hasPic=1",
+                               "/robots.txt", "/sfbay/search/apa?hasPic=1"]
+    gaps = [later - earlier for earlier, later in zip(site.arrivals, site.arrivals[1:])]
+    assert min(gaps) >= 0.4 - 0.005, gaps  # sfbay's first request waited for boston's last
+    assert [path.name for path in (tmp_path / ".pacing").iterdir()] == [
+        site.url.replace("://", "_").replace(":", "_")]
 
 
 @pytest.mark.parametrize("query_max, expected", [(None, "2000"), (1500, "1500")])
