@@ -336,8 +336,9 @@ def test_old_start_area_is_refused_in_one_sentence_not_obeyed():
         with pytest.raises(ValueError) as error:
             areas_to_scrape(settings)
         message = str(error.value)
-        assert message.startswith("scrape.start_area is no longer read") and "skip_areas_before" in message
-        assert message.count(". ") == 0 and "\n" not in message
+        assert message.startswith("scrape.start_area is no longer read")
+        assert "skip_areas_before" in message
+        assert message.count(". ") == 0 and "\n" not in message  # one sentence
         with pytest.raises(ValueError, match="start_area is no longer read"):
             resolve_settings(settings)
     # An old config that copied the old default (null) keeps working.

@@ -118,6 +118,12 @@ def test_retry_after_beyond_the_limit_means_blocked(fake_craigslist):
     with pytest.raises(Blocked, match="Retry-After 3600"):
         polite.get(site.url + "/a")
     assert waits == []
+    # Also when the answer is the last one allowed (no retry left to refuse).
+    site.fail("/a", "status:503,3600")
+    polite, waits = client(max_retries=0, max_wait_seconds=600)
+    with pytest.raises(Blocked, match="http_503 with Retry-After 3600"):
+        polite.get(site.url + "/a")
+    assert waits == []
 
 
 @pytest.mark.parametrize("status", [403, 429])

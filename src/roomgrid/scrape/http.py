@@ -61,7 +61,7 @@ class Blocked(Exception):
 
 
 class _TooLongWait(Exception):
-    """Raised from inside urllib3's retry loop to abandon it; the client makes it :class:`Blocked`."""
+    """Raised inside urllib3's retry loop to leave it; the client turns it into :class:`Blocked`."""
 
     def __init__(self, cause: str, seconds: float):
         super().__init__(f"{cause} with Retry-After {seconds:.0f} s")
