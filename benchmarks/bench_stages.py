@@ -134,10 +134,11 @@ def run_pca(cities: list[str], work: str, method: str) -> dict:
 
 
 def run_tsne(work: str, pca_file: str, jobs: int) -> dict:
-    from roomgrid.layout.tsne import embed
+    from roomgrid.layout.tsne import fit
 
     coords = np.load(Path(work) / pca_file)
-    xy, info = embed(coords, n_jobs=jobs, **TSNE_SETTINGS)
+    embedding, info = fit(coords, n_jobs=jobs, **TSNE_SETTINGS)
+    xy = np.asarray(embedding, dtype=np.float64)
     np.save(Path(work) / "tsne.npy", xy)
     return {"n": len(xy), "kl": info["kl_divergence"]}
 
@@ -319,7 +320,7 @@ def main() -> None:
         pca_rows["randomized"]["ratio"] = pca_rows["randomized"]["seconds"] / pca_rows["incremental"]["seconds"]
     pca_file = "pca_incremental.npy" if (work / "pca_incremental.npy").exists() else "pca_randomized.npy"
     if "tsne" not in skip:
-        tsne = record("tsne (tsne.embed)", n_selected, measure(run_tsne, str(work), pca_file, args.jobs),
+        tsne = record("tsne (tsne.fit)", n_selected, measure(run_tsne, str(work), pca_file, args.jobs),
                       note=f"input {pca_file}")
     if "bare-tsne" not in skip:
         bare = record("ref: bare openTSNE", n_selected, measure(run_bare_tsne, str(work), pca_file, args.jobs))

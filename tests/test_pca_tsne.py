@@ -4,7 +4,7 @@ import pytest
 
 from roomgrid.layout.pca import read_embedding, reduce, write_embedding
 from roomgrid.core.stackreader import StackReader, batch_bounds
-from roomgrid.layout.tsne import embed, nearest_neighbours
+from roomgrid.layout.tsne import fit, nearest_neighbours
 
 
 def write_stacks(path, ids, stacks):
@@ -80,19 +80,32 @@ def clusters(n_per=60, seed=0):
     return np.concatenate([c + rng.normal(0, 1, (n_per, 10)) for c in centres]), np.repeat([0, 1, 2], n_per)
 
 
+def positions(data, **settings):
+    """What the t-SNE stage writes: the positions of :func:`fit`'s embedding."""
+    embedding, info = fit(data, **settings)
+    return np.asarray(embedding, dtype=np.float64), info
+
+
 def test_tsne_keeps_clusters_apart_and_honours_its_settings():
     data, labels = clusters()
-    xy, info = embed(data, perplexity=15, learning_rate=50, n_iter=250, seed=3)
+    embedding, info = fit(data, perplexity=15, learning_rate=50, n_iter=250, seed=3)
+    xy = np.asarray(embedding, dtype=np.float64)
     assert xy.shape == (180, 2)
     assert info["learning_rate"] == 50 and info["perplexity"] == 15
+    assert info["kl_divergence"] == round(float(embedding.kl_divergence), 6) > 0
     centroids = np.array([xy[labels == k].mean(0) for k in range(3)])
     spread = max(np.linalg.norm(xy[labels == k] - centroids[k], axis=1).mean() for k in range(3))
     gaps = [np.linalg.norm(centroids[i] - centroids[j]) for i in range(3) for j in range(i + 1, 3)]
     assert min(gaps) > 2 * spread
-    again, _ = embed(data, perplexity=15, learning_rate=50, n_iter=250, seed=3)
+    again, _ = positions(data, perplexity=15, learning_rate=50, n_iter=250, seed=3)
     np.testing.assert_allclose(xy, again)
-    other_rate, _ = embed(data, perplexity=15, learning_rate=400, n_iter=250, seed=3)
+    other_rate, _ = positions(data, perplexity=15, learning_rate=400, n_iter=250, seed=3)
     assert not np.allclose(xy, other_rate)  # the learning rate is not silently ignored
+    # The embedding keeps what placing later photos needs (the stage pickles it for that):
+    # a copy of a photo of cluster 1 lands among cluster 1.
+    placed = embedding.transform(data[labels == 1][:1], n_iter=100)
+    nearest = np.argmin(np.linalg.norm(centroids - np.asarray(placed)[0], axis=1))
+    assert nearest == 1
 
 
 def test_tsne_stage_writes_the_same_bytes_on_every_run_with_threads(tmp_path):
@@ -110,7 +123,7 @@ def test_tsne_stage_writes_the_same_bytes_on_every_run_with_threads(tmp_path):
 
 def test_tsne_caps_perplexity_for_small_sets():
     data, _ = clusters(n_per=10)
-    _, info = embed(data, perplexity=30, n_iter=100)
+    _, info = fit(data, perplexity=30, n_iter=100)
     assert info["perplexity"] == pytest.approx(29 / 3) and info["perplexity_requested"] == 30
 
 

@@ -97,18 +97,28 @@ def site(tmp_path_factory):
                  photo_roots={"boston": root / "src/boston", "denver": root / "src/denver"})
     (root / "src/denver/0-4.jpg").unlink()  # a photo deleted after the build
 
+    requests = []  # (path, status) of every request the server answered
+
     class QuietHandler(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
+
+        def log_request(self, code="-", size="-"):
+            requests.append((self.path, int(code)))
 
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(viewer)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield {"url": f"http://127.0.0.1:{server.server_address[1]}/", "grid": grid,
-           "photos": photos, "neighbours": neighbours, "ids": ids, "cells": cells}
+           "photos": photos, "neighbours": neighbours, "ids": ids, "cells": cells,
+           "requests": requests}
     server.shutdown()
     server.server_close()
+
+
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +130,7 @@ def browser():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"])
+            args=BROWSER_ARGS)
         yield browser
         browser.close()
 
@@ -543,3 +552,31 @@ def test_hover_outlines_the_cell_and_the_overview_moves_the_map(page, site):
         return [p.x, p.y];
     }""")
     assert np.allclose(centre, target, atol=40), centre
+
+
+@pytest.fixture
+def unrouted_page(browser):
+    """A page of a Chromium of its own that intercepts no request: with Playwright's routing on,
+    Chromium does not ask for the page's icon at all. Its host resolver knows no name, so it
+    cannot reach beyond 127.0.0.1 either."""
+    own = browser.browser_type.launch(
+        executable_path=str(CHROMIUM),
+        args=[*BROWSER_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"])
+    page = own.new_context(viewport={"width": 1100, "height": 700}).new_page()
+    page.responses = []
+    yield page
+    own.close()
+
+
+def test_loading_the_page_asks_for_nothing_missing_and_logs_no_error(unrouted_page, site):
+    page = unrouted_page
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    seen = len(site["requests"])
+    open_viewer(page, site)
+    page.wait_for_timeout(1500)  # the browser asks for an icon after the load
+    assert errors == []
+    answered = site["requests"][seen:]
+    assert ("/index.html", 200) in answered
+    assert [(path, status) for path, status in answered if status >= 400] == []

@@ -48,6 +48,7 @@ class FakeCraigslist:
         self.slow_seconds = 1.0
         self.image_latency = 0.0
         self.log: list[str] = []
+        self.arrivals: list[float] = []  # time.monotonic() of each request, as the log
         self.user_agents: list[str] = []
         self.lock = threading.Lock()
 
@@ -88,6 +89,7 @@ class Handler(BaseHTTPRequestHandler):
         site = self.site
         with site.lock:
             site.log.append(self.path)
+            site.arrivals.append(time.monotonic())
             site.user_agents.append(self.headers.get("User-Agent", ""))
         try:
             fault = site._next_fault(self.path)

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -78,7 +79,7 @@ def test_result_rows_area_end_to_end_and_second_run_fetches_nothing(fake_craigsl
     assert list(manifest["file"]) == [A, B, C, D, F]
     # The nearby-area listing belongs to nh: not fetched, no folder for it.
     assert not any(NH in path for path in site.requests())
-    assert [path.name for path in tmp_path.iterdir()] == ["boston"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [".pacing", "boston"]
     # The photo cross-posted by listings 1 and 3 is fetched once and listed under listing 1.
     assert site.image_requests().count("/images/" + A) == 1
     rows = manifest.set_index("file")
@@ -288,6 +289,22 @@ def test_empty_result_page_is_a_complete_area(fake_craigslist, tmp_path):
     assert status(out)["status"] == "complete"
 
 
+def test_areas_scraped_into_one_folder_share_the_pacing_of_a_host(fake_craigslist, tmp_path):
+    # On the fake site every area is one host, as Craigslist's photos are for every area.
+    site = fake_craigslist
+    for area in ("boston", "sfbay"):
+        site.page(f"/{area}/search/apa", "search_empty.html")
+    settings = fast_settings(site, delay_seconds=0.4)
+    scrape_city("boston", tmp_path / "boston", settings)
+    scrape_city("sfbay", tmp_path / "sfbay", settings)  # another job: a client of its own
+    assert site.requests() == ["/robots.txt", "/boston/search/apa?hasPic=1",
+                               "/robots.txt", "/sfbay/search/apa?hasPic=1"]
+    gaps = [later - earlier for earlier, later in zip(site.arrivals, site.arrivals[1:])]
+    assert min(gaps) >= 0.4 - 0.005, gaps  # sfbay's first request waited for boston's last
+    assert [path.name for path in (tmp_path / ".pacing").iterdir()] == [
+        site.url.replace("://", "_").replace(":", "_")]
+
+
 @pytest.mark.parametrize("query_max, expected", [(None, "2000"), (1500, "1500")])
 def test_rent_caps_become_max_price(fake_craigslist, tmp_path, query_max, expected):
     site = fake_craigslist
@@ -301,17 +318,48 @@ def test_rent_caps_become_max_price(fake_craigslist, tmp_path, query_max, expect
         f"/boston/search/apa?hasPic=1&max_price={expected}"]
 
 
-def test_area_list_and_start_area():
+def test_area_list():
     areas = load_areas()
     assert list(areas.columns) == ["hostname", "name", "state"]
     assert len(areas) >= 400 and areas["hostname"].is_unique
     assert {"boston", "sfbay", "newyork", "chicago", "losangeles", "seattle"} <= set(
         areas["hostname"])
-    assert areas_to_scrape({"areas": ["boston", "sfbay", "miami"], "start_area": "sfbay"}) == [
-        "sfbay", "miami"]
     assert areas_to_scrape({"areas": []})[0] == areas["hostname"][0]
-    with pytest.raises(ValueError, match="start_area"):
-        areas_to_scrape({"areas": ["boston"], "start_area": "sfbay"})
+    assert areas_to_scrape({"areas": ["boston", "sfbay"], "skip_areas_before": None}) == [
+        "boston", "sfbay"]
+
+
+def test_old_start_area_is_refused_in_one_sentence_not_obeyed():
+    # It used to drop the areas before it, scraped or not, from the map without a word.
+    for settings in ({"areas": ["boston", "sfbay", "miami"], "start_area": "sfbay"},
+                     {"start_area": "sfbay"}):
+        with pytest.raises(ValueError) as error:
+            areas_to_scrape(settings)
+        message = str(error.value)
+        assert message.startswith("scrape.start_area is no longer read")
+        assert "skip_areas_before" in message
+        assert message.count(". ") == 0 and "\n" not in message  # one sentence
+        with pytest.raises(ValueError, match="start_area is no longer read"):
+            resolve_settings(settings)
+    # An old config that copied the old default (null) keeps working.
+    assert areas_to_scrape({"areas": ["boston", "sfbay"], "start_area": None}) == ["boston", "sfbay"]
+    assert resolve_settings({"start_area": None})["site"] == resolve_settings({})["site"]
+
+
+def test_skip_areas_before_says_which_areas_it_leaves_out(caplog):
+    with caplog.at_level(logging.WARNING, logger="roomgrid.scrape.areas"):
+        assert areas_to_scrape({"areas": ["boston", "denver", "sfbay", "miami"],
+                                "skip_areas_before": "sfbay"}) == ["sfbay", "miami"]
+    assert [record.getMessage() for record in caplog.records] == [
+        "scrape.skip_areas_before=sfbay leaves 2 area(s) out of the scrape and the map: "
+        "boston, denver"]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="roomgrid.scrape.areas"):
+        assert areas_to_scrape({"areas": ["boston", "sfbay"], "skip_areas_before": "boston"}) == [
+            "boston", "sfbay"]
+    assert not caplog.records  # nothing left out, nothing to say
+    with pytest.raises(ValueError, match="skip_areas_before 'atlantis' is not among"):
+        areas_to_scrape({"areas": ["boston"], "skip_areas_before": "atlantis"})
 
 
 def test_settings_reject_unknown_keys():

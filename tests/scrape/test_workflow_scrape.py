@@ -93,3 +93,24 @@ def test_failed_or_forced_scrape_job_keeps_the_areas_manifest_and_photos(fake_cr
     snakemake(tmp_path, target, "--forcerun", "scrape_city")
     assert site.requests()[seen:] == ["/robots.txt", missing]
     assert len(read_table(area / "listings.tsv")) == 6
+
+
+def test_old_start_area_stops_the_workflow_in_one_sentence_and_skipping_is_named(
+        fake_craigslist, tmp_path):
+    configure(tmp_path, fake_craigslist, ["boston", "sfbay"])
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    config["source"]["scrape"]["start_area"] = "sfbay"
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    done = subprocess.run(snakemake_command(tmp_path, "--cores", "1", "-n"), capture_output=True,
+                          text=True, timeout=600)
+    said = done.stdout + done.stderr
+    assert done.returncode != 0 and "scrape.start_area is no longer read" in said
+    assert "Traceback" not in said
+
+    del config["source"]["scrape"]["start_area"]
+    config["source"]["scrape"]["skip_areas_before"] = "sfbay"
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    plan = snakemake(tmp_path, "-n", "results/selection/photos.tsv")
+    assert "leaves 1 area(s) out of the scrape and the map: boston" in plan
+    planned = set(re.findall(r"checkpoint scrape_city:\n(?:.*\n)*?\s+wildcards: city=(\w+)", plan))
+    assert planned == {"sfbay"}

@@ -16,7 +16,8 @@ checkpoint make_demo_city:
         "../scripts/run_stage.py"
 
 
-# Scrape jobs share one image host, so run one at a time unless --resources craigslist=N says otherwise.
+# Scrape jobs run one at a time unless --resources craigslist=N says otherwise; the jobs pace their
+# requests to a host together (lock files in resources/scraped/.pacing), so N > 1 stays polite.
 if "craigslist" not in workflow.global_resources:
     workflow.register_resource("craigslist", 1)
 
@@ -38,13 +39,13 @@ checkpoint scrape_city:
     conda:
         "../../envs/scrape.yaml"
     resources:
-        craigslist=1,  # one area at a time: the politeness delay holds within one process only
+        craigslist=1,
     params:
         # which areas exist is not a setting of one area's scrape: adding an area must not re-run others
         settings={
             k: v
             for k, v in config["source"].get("scrape", {}).items()
-            if k not in ("areas", "start_area")
+            if k not in ("areas", "skip_areas_before", "start_area")
         },
     script:
         "../scripts/run_stage.py"

@@ -18,12 +18,6 @@ logger = logging.getLogger(__name__)
 EXACT_NEIGHBOURS_MAX = 20_000
 
 
-def embed(coords: np.ndarray, **settings) -> tuple[np.ndarray, dict]:
-    """Embed ``coords`` (n, k) in 2-D; see :func:`fit` for the settings."""
-    embedding, info = fit(coords, **settings)
-    return np.asarray(embedding, dtype=np.float64), info
-
-
 def fit(coords: np.ndarray, *, perplexity: float = 30.0, learning_rate: float | str = "auto",
         n_iter: int = 750, early_exaggeration_iter: int = 250, seed: int = 42,
         initialization: str = "pca", n_jobs: int = 1):

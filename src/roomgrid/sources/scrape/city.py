@@ -28,6 +28,7 @@ from .state import FINAL_LISTING_STATUSES, FINAL_PHOTO_STATUSES, ScrapeState
 logger = logging.getLogger(__name__)
 
 MANIFEST = "listings.tsv"
+PACING_DIR = ".pacing"  # per-host lock files shared by the areas scraped into one folder
 MANIFEST_COLUMNS = ["file", "city", "listing_url", "post_id", "title", "price", "bedrooms",
                     "sqft", "neighbourhood", "posted", "image_url", "sha256"]
 _SAFE_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.(?:jpe?g|png|gif|webp)$", re.IGNORECASE)
@@ -352,6 +353,9 @@ def scrape_city(area: str, out_dir: str | Path, settings: Mapping[str, Any] | No
                 client: PoliteClient | None = None) -> pd.DataFrame:
     """Scrape one Craigslist area: photos into ``out_dir``, manifest ``out_dir/listings.tsv``.
 
+    Polite across processes: requests to one host are paced through lock files in
+    ``out_dir/../.pacing/``, so areas scraped at once into one folder share the delay.
+
     Resumable: outcomes are journaled in ``out_dir/.scrape/`` as they happen; a rerun skips
     search pages already read, listings already settled and photos already on disk, and retries
     what failed transiently. Photos are never deleted. The manifest is rebuilt from the journals
@@ -395,7 +399,9 @@ def scrape_city(area: str, out_dir: str | Path, settings: Mapping[str, Any] | No
         timeout_seconds=float(settings["timeout_seconds"]),
         max_retries=int(settings["max_retries"]),
         backoff_seconds=float(settings["backoff_seconds"]),
-        max_wait_seconds=float(settings["max_wait_seconds"]))
+        max_wait_seconds=float(settings["max_wait_seconds"]),
+        # beside the area folders: every area's job paces through it, as all share a host
+        pacing_dir=out_dir.parent / PACING_DIR)
     scrape = _AreaScrape(area, out_dir, settings, client, state)
     stopped: tuple[str, Exception] | None = None
     try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ...core.config import default_config
+from .areas import check_retired_keys
+
 
 def default_settings() -> dict[str, Any]:
     """The ``source.scrape`` section of config/config.yaml, where the defaults live."""
@@ -17,11 +19,13 @@ def resolve_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
     Raises
     ------
     ValueError
-        On an unknown key (most likely a typo that would otherwise be silently ignored) or a
-        site template without ``{area}``.
+        On an unknown key (most likely a typo that would otherwise be silently ignored), the
+        retired ``start_area`` set, or a site template without ``{area}``.
     """
     merged = default_settings()
     settings = dict(settings or {})
+    check_retired_keys(settings)
+    settings.pop("start_area", None)  # an old config's "start_area: null" is harmless
     unknown = sorted(set(settings) - set(merged))
     if unknown:
         raise ValueError(f"unknown scrape settings: {', '.join(unknown)}")
