@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from roomgrid.report import common
 from roomgrid.report import figures as report
 
 
@@ -18,13 +19,15 @@ from roomgrid.report import figures as report
 def figures(monkeypatch):
     """The figures the report saves, by file name, to read what was drawn after saving."""
     drawn = {}
-    save = report._save
+    save = common.save_figure
 
     def keep(figure, path):
         drawn[Path(path).name] = figure
         save(figure, path)
 
-    monkeypatch.setattr(report, "_save", keep)
+    # The figures save through their own module's name and through the shared thumbnail grid.
+    monkeypatch.setattr(report, "save_figure", keep)
+    monkeypatch.setattr(common, "save_figure", keep)
     return drawn
 
 
