@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import re
@@ -120,17 +121,33 @@ class NotRegularFile(OSError):
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write a tab-separated table atomically (no index column)."""
+    """Write a tab-separated table atomically (no index column), readable as it was written by
+    ``pandas.read_csv(sep="\\t")``, ``csv.reader(delimiter="\\t")`` and spreadsheets whatever
+    its text holds (file names may hold tabs, quotes, ``\\n`` and ``\\r``).
+
+    Python's csv writer quotes a field holding a tab, a quote or ``\\n`` but not one holding only
+    a ``\\r`` (it quotes the characters of its own line terminator), which those readers take as
+    the end of a row; a table with such text is therefore written with every field quoted.
+    """
+    quoting = csv.QUOTE_ALL if _holds_carriage_return(frame) else csv.QUOTE_MINIMAL
     with atomic_path(path) as tmp:
-        frame.to_csv(tmp, sep="\t", index=False)
+        frame.to_csv(tmp, sep="\t", index=False, lineterminator="\n", quoting=quoting)
+
+
+def _holds_carriage_return(frame: pd.DataFrame) -> bool:
+    """Whether a column name or a cell of a column that is not numeric holds a ``\\r``."""
+    texts = [pd.Series(frame.columns).astype(str)] + [
+        values.astype(str) for _, values in frame.items()
+        if not pd.api.types.is_numeric_dtype(values)]
+    return any(text.str.contains("\r", regex=False).any() for text in texts)
 
 
 def read_table(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
     """Read a table written by :func:`write_table` (only ``columns`` if given), keeping ids and
     hashes as strings.
 
-    Rows end in ``\\n`` only: a file name may hold a carriage return, which the csv writer leaves
-    unquoted (it quotes only the line terminator's own characters), so ``\\r`` must not end a row.
+    Rows end in ``\\n`` only, so that tables written before :func:`write_table` quoted a lone
+    ``\\r`` in a file name still read back.
     """
     return pd.read_csv(path, sep="\t", usecols=columns, lineterminator="\n",
                        dtype={"id": str, "dhash": str, "city": str, "post_id": str, "file": str},
