@@ -1,6 +1,6 @@
 import re
 
-from roomgrid.config import validate_config
+from roomgrid.config import ConfigError, stop, validate_config
 from roomgrid.select import MIN_PHOTOS
 from roomgrid.sources import (
     IMAGE_EXTENSIONS,
@@ -9,9 +9,12 @@ from roomgrid.sources import (
     list_city_photos,
 )
 
-validate_config(
-    config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")
-)
+try:
+    validate_config(
+        config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")
+    )
+except ConfigError as error:
+    stop(error)
 
 SOURCE = config["source"]["kind"]
 
@@ -23,22 +26,25 @@ def source_cities():
         return folder_cities(config["source"].get("folder") or {})
     from roomgrid.scrape import areas_to_scrape
 
-    return areas_to_scrape(config["source"].get("scrape") or {})
+    try:
+        return areas_to_scrape(config["source"].get("scrape") or {})
+    except ValueError as error:  # start_area not among the areas
+        stop(error)
 
 
 def folder_cities(folder):
     """The cities of a folder source, stopping with one sentence when they cannot make a map."""
     images_dir = folder.get("images_dir")
     if not images_dir:
-        raise ValueError(
+        stop(
             "config key source.folder.images_dir must be set when source.kind is folder"
         )
     if not os.path.isdir(images_dir):
-        raise ValueError(f"source.folder.images_dir {images_dir} is not a folder")
+        stop(f"source.folder.images_dir {images_dir} is not a folder")
     listed = list(folder.get("cities") or [])
     missing = [c for c in listed if not os.path.isdir(os.path.join(images_dir, c))]
     if missing:
-        raise ValueError(
+        stop(
             f"source.folder.cities lists {', '.join(map(repr, missing))}, "
             f"but {images_dir} has no such sub-folder"
         )
@@ -49,7 +55,7 @@ def folder_cities(folder):
             for p in Path(images_dir).iterdir()
             if p.suffix.lower() in IMAGE_EXTENSIONS
         ]
-        raise ValueError(
+        stop(
             f"no city found in {images_dir}: each city's photos ({' '.join(sorted(IMAGE_EXTENSIONS))}) "
             "go in a sub-folder named after the city"
             + (
@@ -66,7 +72,7 @@ def folder_cities(folder):
         if found >= MIN_PHOTOS:
             break
     else:
-        raise ValueError(
+        stop(
             f"only {found} image file(s) in {', '.join(cities)} under {images_dir}: "
             f"the map needs at least {MIN_PHOTOS} photos"
         )
@@ -75,7 +81,7 @@ def folder_cities(folder):
 
 CITIES = source_cities()
 if not CITIES:
-    raise ValueError("no cities to process: check the source section of the config")
+    stop("no cities to process: check the source section of the config")
 
 
 wildcard_constraints:
@@ -130,9 +136,7 @@ CULL = config["cull"]
 CULLING = bool(CULL["labels_dir"] or CULL["labels_csv"] or CULL["cluster_labels"])
 CLUSTERING = config["clusters"]["k"] > 0 or bool(CULL["cluster_labels"])
 if CULL["cluster_labels"] and config["clusters"]["k"] == 0:
-    raise ValueError(
-        "config key cull.cluster_labels names clusters, but clusters.k is 0"
-    )
+    stop("config key cull.cluster_labels names clusters, but clusters.k is 0")
 
 
 def feature_files():
@@ -149,7 +153,7 @@ def cnn_model():
 # extend: new photos join that base; no placed photo moves (README: "Growing a map").
 LAYOUT = config["layout"]["mode"]
 if LAYOUT == "extend" and not os.path.exists("results/base/grid.json"):
-    raise ValueError(
+    stop(
         "layout.mode extend grows the map kept in results/base/, which does not exist yet: "
         "build once with layout.mode rebuild"
     )
