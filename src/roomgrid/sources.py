@@ -32,8 +32,10 @@ WHOLE_NUMBER_COLUMNS = ("price", "bedrooms", "sqft")
 
 
 # What the workflow itself keeps at the top of a city folder: listing metadata, the demo's answer
-# key and the scraper's journal (with its partial downloads). Not photos, so not listed.
-OWN_ENTRIES = frozenset({LISTINGS_FILE, "demo_truth.tsv", ".scrape"})
+# key, the scraper's journal (with its partial downloads) and the empty file Snakemake writes into
+# a folder a job made (the demo's) to carry its time stamp. Not photos, so not listed.
+SNAKEMAKE_TIMESTAMP = ".snakemake_timestamp"
+OWN_ENTRIES = frozenset({LISTINGS_FILE, "demo_truth.tsv", ".scrape", SNAKEMAKE_TIMESTAMP})
 HIDDEN = "hidden file"
 NOT_AN_IMAGE_NAME = "not an image file name"
 

@@ -99,12 +99,14 @@ def city_dir(city):
 def city_source(wildcards):
     """The job or folder a city's photos come from: index_city's input. Asking the checkpoint
     makes Snakemake build index_city only after the photos exist, so its fingerprint is final.
+    A user's folder is ancient: its modification time changes when it is replaced or a file
+    comes and goes, while only its content (the fingerprint param) should count.
     """
     if SOURCE == "demo":
         return checkpoints.make_demo_city.get(city=wildcards.city).output[0]
     if SOURCE == "scrape":
         return checkpoints.scrape_city.get(city=wildcards.city).output[0]
-    return city_dir(wildcards.city)
+    return ancient(city_dir(wildcards.city))
 
 
 def city_fingerprint(wildcards):
