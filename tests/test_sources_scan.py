@@ -302,3 +302,26 @@ def test_fingerprint_follows_content_not_times_and_reads_a_file_once(tmp_path, r
     (folder / "1.jpg").write_bytes(make_jpeg(room(77)))
     folder_fingerprint(folder, cache=cache)
     assert read == [folder / "1.jpg"]
+
+
+def test_a_name_that_is_not_utf8_gets_a_row_and_a_reason(tmp_path, room, make_jpeg):
+    from roomgrid.sources import folder_fingerprint
+
+    not_utf8 = "file name is not UTF-8 text (rename it)"
+    folder = tmp_path / "boston"
+    folder.mkdir()
+    (folder / "ok.jpg").write_bytes(make_jpeg(room(1)))
+    # as an archive made on Windows leaves them: Latin-1 bytes, not UTF-8
+    os.makedirs(os.fsencode(folder) + b"/caf\xe9")
+    for name in (b"/r\xe9sum\xe9.jpg", b"/caf\xe9/1.jpg"):
+        with open(os.fsencode(folder) + name, "wb") as handle:
+            handle.write(make_jpeg(room(2)))
+    assert folder_fingerprint(folder) == folder_fingerprint(folder)
+    table = index_city("boston", folder)
+    assert dict(zip(table["file"], table["skip_reason"])) == {
+        "caf\\xe9/": not_utf8, "ok.jpg": "", "r\\xe9sum\\xe9.jpg": not_utf8}
+    write_table(table, tmp_path / "photos.tsv")
+    assert_plain_readers_agree(tmp_path / "photos.tsv", table)
+    scan = scan_folder(tmp_path, folder)
+    assert scan.loc["boston/r\\xe9sum\\xe9.jpg", "reason"] == not_utf8
+    assert scan.loc["boston/ok.jpg", "status"] == "ok"

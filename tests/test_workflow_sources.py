@@ -79,3 +79,27 @@ def test_snakemakes_timestamp_file_is_not_a_row_of_the_demo_index(tmp_path):
     assert (tmp_path / "resources/demo/alpha/.snakemake_timestamp").exists()
     files = set(read_table(tmp_path / "results/cities/alpha/photos.tsv")["file"])
     assert files and ".snakemake_timestamp" not in files
+
+
+def test_names_that_are_not_utf8_neither_stop_the_run_nor_break_its_tables(tmp_path, room,
+                                                                          make_jpeg):
+    images = tmp_path / "images"
+    for c, city in enumerate(CITIES):
+        (images / city).mkdir(parents=True)
+        for i in range(3):
+            (images / city / f"{i}.jpg").write_bytes(make_jpeg(room(10 * c + i)))
+    with open(os.fsencode(images / "boston") + b"/r\xe9sum\xe9.jpg", "wb") as handle:
+        handle.write(make_jpeg(room(99)))
+    config = {"source": {"kind": "folder", "folder": {"images_dir": str(images), "cities": [],
+                                                      "metadata_csv": None}}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    snakemake(tmp_path, *TABLES)
+    boston = read_table(tmp_path / TABLES[0]).set_index("file")
+    assert boston.loc["r\\xe9sum\\xe9.jpg", "skip_reason"] == "file name is not UTF-8 text (rename it)"
+    # a city folder so named cannot name its results: one sentence, before any job
+    os.rename(images / "denver", os.fsencode(images) + b"/d\xe9nver")
+    done = subprocess.run(snakemake_command(tmp_path, "--cores", "1", "-n"), capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode != 0 and "Traceback" not in done.stderr and 'File "' not in done.stderr
+    assert done.stderr.rstrip().endswith(
+        f"Error: rename the city folder(s) d\\xe9nver in {images}: not UTF-8 text")

@@ -38,6 +38,7 @@ SNAKEMAKE_TIMESTAMP = ".snakemake_timestamp"
 OWN_ENTRIES = frozenset({LISTINGS_FILE, "demo_truth.tsv", ".scrape", SNAKEMAKE_TIMESTAMP})
 HIDDEN = "hidden file"
 NOT_AN_IMAGE_NAME = "not an image file name"
+NOT_UTF8 = "file name is not UTF-8 text (rename it)"
 
 
 def list_city_files(city_dir: str | os.PathLike) -> list[tuple[str, str]]:
@@ -45,6 +46,7 @@ def list_city_files(city_dir: str | os.PathLike) -> list[tuple[str, str]]:
     relative to ``city_dir`` and why the file will not be read, or ``""`` for a photo to read.
 
     Nothing is dropped without a reason: hidden files (any path part starting with ``.``), names
+    that are not UTF-8 (shown with ``\\xff`` escapes; a folder's files are not listed), names
     without an image extension, entries that are not regular files (named pipes, sockets, devices),
     broken symbolic links, symbolic links to folders (not followed, as they may loop) and folders
     that cannot be listed (one row, path ending in ``/``, and a warning) all get a row.
@@ -76,12 +78,28 @@ def _walk(root: Path) -> list[tuple[str, str, os.stat_result | None]]:
             if at_top and entry.name in OWN_ENTRIES:
                 continue
             rel = prefix + entry.name
+            if not is_text_name(rel):
+                # Tables are UTF-8 text, and such a name (as old archives and Windows code pages
+                # leave them) has no text form by which it could be opened later: shown escaped.
+                shown = os.fsencode(rel).decode("utf-8", "backslashreplace")
+                found.append((shown + ("/" if entry.is_dir(follow_symlinks=False) else ""),
+                              NOT_UTF8, None))
+                continue
             if entry.is_dir(follow_symlinks=False):
                 pending.append((rel + "/", False))
                 continue
             reason, status = _reason_not_read(entry, rel)
             found.append((rel, reason, status))
     return sorted(found, key=lambda row: row[0])
+
+
+def is_text_name(name: str) -> bool:
+    """Whether a name from the file system is UTF-8 text (not bytes ``os.fsdecode`` escaped)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _reason_not_read(entry: os.DirEntry, rel: str) -> tuple[str, os.stat_result | None]:

@@ -6,6 +6,7 @@ from roomgrid.sources import (
     IMAGE_EXTENSIONS,
     discover_cities,
     folder_fingerprint,
+    is_text_name,
     list_city_photos,
 )
 
@@ -49,6 +50,15 @@ def folder_cities(folder):
             f"but {images_dir} has no such sub-folder"
         )
     cities = listed or discover_cities(images_dir)
+    unnamed = [
+        os.fsencode(c).decode(errors="backslashreplace")
+        for c in cities
+        if not is_text_name(c)
+    ]
+    if unnamed:  # a city's name is its ids' prefix and a folder name under results/
+        stop(
+            f"rename the city folder(s) {', '.join(unnamed)} in {images_dir}: not UTF-8 text"
+        )
     if not cities:
         loose = [
             p
