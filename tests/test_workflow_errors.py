@@ -94,7 +94,7 @@ def test_a_folder_name_yaml_reads_as_a_number_is_named_in_one_sentence(tmp_path,
         tmp_path, f"source:\n  kind: folder\n  folder:\n    images_dir: {images}\n"
                   f"    cities: [{written}]\n")
     assert said.startswith("Error: invalid configuration: config key source.folder.cities.0: "
-                           f"YAML read {read} as a number, not a name: put the name in quotes")
+                           f"YAML read {read} as a number, not text: put it in quotes, as in '02134'")
 
 
 def test_a_quoted_numeric_folder_name_is_a_city(tmp_path, room, make_jpeg):

@@ -78,12 +78,11 @@ def _explain(error) -> str:
         # YAML 1.1 reads unquoted 36372 and 01234 (octal: 668) as numbers, yes/no/on/off as true/false
         if isinstance(value, bool):
             return (f"YAML read {str(value).lower()} (from yes, no, on, off, true or false), not "
-                    "a name: put the name in quotes, e.g. 'no'")
+                    "text: put it in quotes, as in 'no'")
         if isinstance(value, int):
-            return (f"YAML read {value} as a number, not a name: put the name in quotes, e.g. "
-                    "'02134' (unquoted, digits make a number and a leading 0 an octal one: "
-                    "01234 reads as 668)")
+            return (f"YAML read {value} as a number, not text: put it in quotes, as in '02134' "
+                    "(unquoted, digits make a number and a leading 0 an octal one: 01234 reads "
+                    "as 668)")
         if isinstance(value, float):
-            return (f"YAML read {value} as a number, not a name: put the name in quotes, "
-                    "e.g. '1.50'")
+            return f"YAML read {value} as a number, not text: put it in quotes, as in '1.50'"
     return error.message
