@@ -103,3 +103,28 @@ def test_names_that_are_not_utf8_neither_stop_the_run_nor_break_its_tables(tmp_p
     assert done.returncode != 0 and "Traceback" not in done.stderr and 'File "' not in done.stderr
     assert done.stderr.rstrip().endswith(
         f"Error: rename the city folder(s) d\\xe9nver in {images}: not UTF-8 text")
+
+
+def test_a_metadata_csv_counts_by_its_content_too(indexed):
+    workdir = indexed.parent
+    table = workdir / "listings.csv"
+    # Snakemake itself compares the checksums of inputs up to 1 MB; a real collection's is larger
+    others = "".join(f"elsewhere/{i}.jpg,{1000 + i % 3000}\n" for i in range(60_000))
+
+    def write(price):
+        table.write_text(f"file,price\nboston/0.jpg,{price}\n{others}")
+
+    write(1850)
+    assert table.stat().st_size > 1_000_000
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["source"]["folder"]["metadata_csv"] = str(table)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    snakemake(workdir, *TABLES)
+    assert read_table(workdir / TABLES[0]).set_index("file").loc["0.jpg", "price"] == 1850
+    # written again with the same content (an export run again, a copy): nothing to do
+    write(1850)
+    later = time.time() + 60
+    os.utime(table, (later, later))
+    assert planned_index_jobs(workdir) == set()
+    write(1900)
+    assert planned_index_jobs(workdir) == set(CITIES)

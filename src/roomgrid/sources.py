@@ -7,6 +7,7 @@ files are only ever read.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -153,6 +154,22 @@ def folder_fingerprint(city_dir: str | os.PathLike, cache: str | os.PathLike | N
     if cache and fresh != known:
         _write_cache(cache, fresh)
     return digest.hexdigest()
+
+
+def file_fingerprint(path: str | os.PathLike) -> str:
+    """The sha256 of a file's content, read once per process while its size, times and inode hold
+    (one workflow start asks for the metadata CSV's once per city)."""
+    try:
+        status = os.stat(path)
+    except OSError as exc:  # Snakemake names the missing input itself
+        return f"unreadable: {exc.strerror}"
+    return _file_sha256(os.fspath(path), status.st_size, status.st_mtime_ns, status.st_ctime_ns,
+                        status.st_ino)
+
+
+@functools.lru_cache(maxsize=8)
+def _file_sha256(path: str, *status: int) -> str:
+    return _content_digest(Path(path))
 
 
 def _content_digest(path: Path) -> str:

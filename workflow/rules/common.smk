@@ -5,6 +5,7 @@ from roomgrid.select import MIN_PHOTOS
 from roomgrid.sources import (
     IMAGE_EXTENSIONS,
     discover_cities,
+    file_fingerprint,
     folder_fingerprint,
     is_text_name,
     list_city_photos,
@@ -124,16 +125,21 @@ def city_fingerprint(wildcards):
     index_city: adding, removing or editing one photo re-runs exactly that city's jobs and the
     global ones; touching one re-runs nothing. (Declaring every photo as an input would make DAG
     building cost per photo, about a minute at 125,000 photos, and re-run on every touch.) The
-    cache of file hashes is Snakemake-run state, so it lives under .snakemake/."""
-    return folder_fingerprint(
+    cache of file hashes is Snakemake-run state, so it lives under .snakemake/. A metadata CSV
+    counts by its content too."""
+    photos = folder_fingerprint(
         city_dir(wildcards.city),
         cache=f".snakemake/roomgrid/fingerprints/{wildcards.city}.json",
     )
+    table = metadata_csv()
+    return f"{photos} {file_fingerprint(table)}" if table else photos
 
 
 def metadata_csv():
+    """A folder source's metadata CSV, ancient like the folders: its content counts (above)."""
     folder = config["source"].get("folder") or {}
-    return folder.get("metadata_csv") if SOURCE == "folder" else None
+    table = folder.get("metadata_csv") if SOURCE == "folder" else None
+    return ancient(table) if table else None
 
 
 def per_city(pattern):
