@@ -1,3 +1,4 @@
+import csv
 import os
 
 import h5py
@@ -146,16 +147,59 @@ def scan_folder(tmp_path, folder, **index):
     return read_table(tmp_path / "scan.tsv").set_index("id")
 
 
+# File names that tab-separated tables must quote: each breaks a row or a field if written bare.
+ODD_NAMES = ("a\rb.jpg", "end\r.jpg", "line\nbreak.jpg", "crlf\r\n.jpg", "tab\there.jpg",
+             'say "cheese".jpg', '"quoted".jpg', "plain.jpg")
+
+
+def as_text(frame):
+    """Each cell as the text a csv reader gives back: missing values are empty."""
+    return [[str(v) if pd.notna(v) else "" for v in row] for row in frame.itertuples(index=False)]
+
+
+def assert_plain_readers_agree(path, frame):
+    """``path`` reads back as ``frame`` with pandas' and Python's csv defaults, as a user would."""
+    plain = pd.read_csv(path, sep="\t")
+    assert list(plain.columns) == list(frame.columns) and len(plain) == len(frame)
+    assert list(plain["id"]) == list(frame["id"])
+    # the same, cell by cell, as text (a plain read turns whole numbers with a gap into floats)
+    text = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    assert as_text(text) == as_text(frame.astype(object))
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle, delimiter="\t"))
+    assert rows == [list(frame.columns)] + as_text(frame.astype(object))
+
+
+def test_a_table_of_any_file_names_reads_back_with_pandas_and_csv(tmp_path):
+    names = list(ODD_NAMES)
+    frame = pd.DataFrame({"id": [f"c/{n}" for n in names], "file": names,
+                          "bytes": pd.array([1, None] * 4, dtype="Int64"),
+                          "entropy": [0.5, None] * 4, "selected": [True, False] * 4,
+                          "note": ["", None, "x\ty", "ok", "cr\r", "", "a", "b"]})
+    write_table(frame, tmp_path / "t.tsv")
+    assert_plain_readers_agree(tmp_path / "t.tsv", frame)
+    back = read_table(tmp_path / "t.tsv")
+    assert list(back["file"]) == names and list(back["id"]) == list(frame["id"])
+    assert list(back["selected"]) == list(frame["selected"])
+    # a table without a carriage return keeps minimal quoting: only fields that need it
+    write_table(frame.iloc[[2, 7]], tmp_path / "plain.tsv")
+    assert (tmp_path / "plain.tsv").read_text().splitlines()[-1] == "c/plain.jpg\tplain.jpg\t\t\tFalse\tb"
+    assert_plain_readers_agree(tmp_path / "plain.tsv", frame.iloc[[2, 7]])
+
+
 def test_a_carriage_return_in_a_file_name_survives_the_photo_table(tmp_path, room, make_jpeg):
     folder = tmp_path / "boston"
     folder.mkdir()
-    for name in ("a\rb.jpg", "line\nbreak.jpg", "end\r.jpg", "plain.jpg"):
+    for name in ODD_NAMES:
         (folder / name).write_bytes(make_jpeg(room(len(name))))
     table = index_city("boston", folder)
+    assert sorted(table["file"]) == sorted(ODD_NAMES)
     write_table(table, tmp_path / "photos.tsv")
     assert list(read_table(tmp_path / "photos.tsv")["file"]) == list(table["file"])
+    assert_plain_readers_agree(tmp_path / "photos.tsv", table)
     scan = scan_folder(tmp_path, folder)
     assert (scan["status"] == "ok").all() and "boston/a\rb.jpg" in scan.index
+    assert_plain_readers_agree(tmp_path / "scan.tsv", scan.reset_index())
 
 
 def test_odd_entries_are_listed_with_a_reason_and_a_pipe_is_never_opened(tmp_path, room, make_jpeg):
@@ -258,3 +302,26 @@ def test_fingerprint_follows_content_not_times_and_reads_a_file_once(tmp_path, r
     (folder / "1.jpg").write_bytes(make_jpeg(room(77)))
     folder_fingerprint(folder, cache=cache)
     assert read == [folder / "1.jpg"]
+
+
+def test_a_name_that_is_not_utf8_gets_a_row_and_a_reason(tmp_path, room, make_jpeg):
+    from roomgrid.sources.folder import folder_fingerprint
+
+    not_utf8 = "file name is not UTF-8 text (rename it)"
+    folder = tmp_path / "boston"
+    folder.mkdir()
+    (folder / "ok.jpg").write_bytes(make_jpeg(room(1)))
+    # as an archive made on Windows leaves them: Latin-1 bytes, not UTF-8
+    os.makedirs(os.fsencode(folder) + b"/caf\xe9")
+    for name in (b"/r\xe9sum\xe9.jpg", b"/caf\xe9/1.jpg"):
+        with open(os.fsencode(folder) + name, "wb") as handle:
+            handle.write(make_jpeg(room(2)))
+    assert folder_fingerprint(folder) == folder_fingerprint(folder)
+    table = index_city("boston", folder)
+    assert dict(zip(table["file"], table["skip_reason"])) == {
+        "caf\\xe9/": not_utf8, "ok.jpg": "", "r\\xe9sum\\xe9.jpg": not_utf8}
+    write_table(table, tmp_path / "photos.tsv")
+    assert_plain_readers_agree(tmp_path / "photos.tsv", table)
+    scan = scan_folder(tmp_path, folder)
+    assert scan.loc["boston/r\\xe9sum\\xe9.jpg", "reason"] == not_utf8
+    assert scan.loc["boston/ok.jpg", "status"] == "ok"

@@ -2,18 +2,23 @@ import re
 
 from snakemake.io import strip_wildcard_constraints
 
-from roomgrid.core.config import validate_config
+from roomgrid.core.config import ConfigError, stop, validate_config
 from roomgrid.core.constants import MIN_PHOTOS
 from roomgrid.sources.folder import (
     IMAGE_EXTENSIONS,
     discover_cities,
+    file_fingerprint,
     folder_fingerprint,
+    is_text_name,
     list_city_photos,
 )
 
-validate_config(
-    config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")
-)
+try:
+    validate_config(
+        config, os.path.join(workflow.basedir, "workflow/schemas/config.schema.yaml")
+    )
+except ConfigError as error:
+    stop(error)
 
 SOURCE = config["source"]["kind"]
 
@@ -25,33 +30,45 @@ def source_cities():
         return folder_cities(config["source"].get("folder") or {})
     from roomgrid.sources.scrape import areas_to_scrape
 
-    return areas_to_scrape(config["source"].get("scrape") or {})
+    try:
+        return areas_to_scrape(config["source"].get("scrape") or {})
+    except ValueError as error:  # start_area not among the areas
+        stop(error)
 
 
 def folder_cities(folder):
     """The cities of a folder source, stopping with one sentence when they cannot make a map."""
     images_dir = folder.get("images_dir")
     if not images_dir:
-        raise ValueError(
+        stop(
             "config key source.folder.images_dir must be set when source.kind is folder"
         )
     if not os.path.isdir(images_dir):
-        raise ValueError(f"source.folder.images_dir {images_dir} is not a folder")
+        stop(f"source.folder.images_dir {images_dir} is not a folder")
     listed = list(folder.get("cities") or [])
     missing = [c for c in listed if not os.path.isdir(os.path.join(images_dir, c))]
     if missing:
-        raise ValueError(
+        stop(
             f"source.folder.cities lists {', '.join(map(repr, missing))}, "
             f"but {images_dir} has no such sub-folder"
         )
     cities = listed or discover_cities(images_dir)
+    unnamed = [
+        os.fsencode(c).decode(errors="backslashreplace")
+        for c in cities
+        if not is_text_name(c)
+    ]
+    if unnamed:  # a city's name is its ids' prefix and a folder name under results/
+        stop(
+            f"rename the city folder(s) {', '.join(unnamed)} in {images_dir}: not UTF-8 text"
+        )
     if not cities:
         loose = [
             p
             for p in Path(images_dir).iterdir()
             if p.suffix.lower() in IMAGE_EXTENSIONS
         ]
-        raise ValueError(
+        stop(
             f"no city found in {images_dir}: each city's photos ({' '.join(sorted(IMAGE_EXTENSIONS))}) "
             "go in a sub-folder named after the city"
             + (
@@ -68,7 +85,7 @@ def folder_cities(folder):
         if found >= MIN_PHOTOS:
             break
     else:
-        raise ValueError(
+        stop(
             f"only {found} image file(s) in {', '.join(cities)} under {images_dir}: "
             f"the map needs at least {MIN_PHOTOS} photos"
         )
@@ -77,7 +94,7 @@ def folder_cities(folder):
 
 CITIES = source_cities()
 if not CITIES:
-    raise ValueError("no cities to process: check the source section of the config")
+    stop("no cities to process: check the source section of the config")
 
 
 wildcard_constraints:
@@ -95,12 +112,14 @@ def city_dir(city):
 def city_source(wildcards):
     """The job or folder a city's photos come from: index_city's input. Asking the checkpoint
     makes Snakemake build index_city only after the photos exist, so its fingerprint is final.
+    A user's folder is ancient: its modification time changes when it is replaced or a file
+    comes and goes, while only its content (the fingerprint param) should count.
     """
     if SOURCE == "demo":
         return checkpoints.make_demo_city.get(city=wildcards.city).output[0]
     if SOURCE == "scrape":
         return checkpoints.scrape_city.get(city=wildcards.city).output[0]
-    return city_dir(wildcards.city)
+    return ancient(city_dir(wildcards.city))
 
 
 def city_fingerprint(wildcards):
@@ -108,16 +127,21 @@ def city_fingerprint(wildcards):
     index_city: adding, removing or editing one photo re-runs exactly that city's jobs and the
     global ones; touching one re-runs nothing. (Declaring every photo as an input would make DAG
     building cost per photo, about a minute at 125,000 photos, and re-run on every touch.) The
-    cache of file hashes is Snakemake-run state, so it lives under .snakemake/."""
-    return folder_fingerprint(
+    cache of file hashes is Snakemake-run state, so it lives under .snakemake/. A metadata CSV
+    counts by its content too."""
+    photos = folder_fingerprint(
         city_dir(wildcards.city),
         cache=f".snakemake/roomgrid/fingerprints/{wildcards.city}.json",
     )
+    table = metadata_csv()
+    return f"{photos} {file_fingerprint(table)}" if table else photos
 
 
 def metadata_csv():
+    """A folder source's metadata CSV, ancient like the folders: its content counts (above)."""
     folder = config["source"].get("folder") or {}
-    return folder.get("metadata_csv") if SOURCE == "folder" else None
+    table = folder.get("metadata_csv") if SOURCE == "folder" else None
+    return ancient(table) if table else None
 
 
 def per_city(pattern):
@@ -132,9 +156,7 @@ CULL = config["cull"]
 CULLING = bool(CULL["labels_dir"] or CULL["labels_csv"] or CULL["cluster_labels"])
 CLUSTERING = config["clusters"]["k"] > 0 or bool(CULL["cluster_labels"])
 if CULL["cluster_labels"] and config["clusters"]["k"] == 0:
-    raise ValueError(
-        "config key cull.cluster_labels names clusters, but clusters.k is 0"
-    )
+    stop("config key cull.cluster_labels names clusters, but clusters.k is 0")
 
 
 def feature_files():
@@ -152,7 +174,7 @@ def cnn_model():
 # includes layout_rebuild.smk or layout_extend.smk, by this mode.
 LAYOUT = config["layout"]["mode"]
 if LAYOUT == "extend" and not os.path.exists("results/base/grid.json"):
-    raise ValueError(
+    stop(
         "layout.mode extend grows the map kept in results/base/, which does not exist yet: "
         "build once with layout.mode rebuild"
     )

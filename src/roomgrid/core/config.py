@@ -6,8 +6,9 @@ from __future__ import annotations
 import copy
 import functools
 import os
+import sys
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, NoReturn
 
 import yaml
 
@@ -34,8 +35,16 @@ def _read_default_config() -> dict:
         return yaml.safe_load(handle)
 
 
+def stop(problem: str | Exception) -> NoReturn:
+    """End a workflow run at its start with ``Error: <problem>`` and nothing else; for the
+    Snakefile, which Snakemake runs: it prints an exception raised there with the Snakefile's
+    traceback, which says nothing to someone who only wrote a configuration."""
+    sys.exit(f"Error: {problem}")
+
+
 def validate_config(config: Mapping, schema_path: str | os.PathLike) -> None:
-    """Raise :class:`ConfigError` listing every problem as ``key.path: message``."""
+    """Raise :class:`ConfigError` naming each problem as ``config key <key.path>: <message>``, on
+    one line when there is one."""
     import jsonschema
 
     with open(schema_path) as handle:
@@ -44,14 +53,36 @@ def validate_config(config: Mapping, schema_path: str | os.PathLike) -> None:
     errors = sorted(validator.iter_errors(dict(config)), key=lambda e: list(e.absolute_path))
     if not errors:
         return
-    lines = []
-    for error in errors:
-        key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        if error.validator == "additionalProperties":
-            unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-            message = f"unknown key(s) {', '.join(map(repr, unknown))}; allowed: " \
-                      f"{', '.join(sorted(error.schema.get('properties', {})))}"
-        else:
-            message = error.message
-        lines.append(f"  config key {key}: {message}")
-    raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+    problems = [f"config key {'.'.join(map(str, e.absolute_path)) or '(top level)'}: "
+                f"{_explain(e)}" for e in errors]
+    if len(problems) == 1:
+        raise ConfigError(f"invalid configuration: {problems[0]}")
+    raise ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+def _explain(error) -> str:
+    """The schema's complaint in the user's terms where jsonschema's wording would puzzle."""
+    value = error.instance
+    if error.validator == "additionalProperties":
+        allowed = error.schema.get("properties", {})
+        unknown = sorted(set(value) - set(allowed))
+        return f"unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(sorted(allowed))}"
+    if error.validator == "uniqueItems":
+        twice = []
+        for i, item in enumerate(value):
+            if item in value[:i] and item not in twice:
+                twice.append(item)
+        return f"{', '.join(map(repr, twice))} listed more than once"
+    expected = error.validator_value if error.validator == "type" else None
+    if expected == "string" or isinstance(expected, list) and "string" in expected:
+        # YAML 1.1 reads unquoted 36372 and 01234 (octal: 668) as numbers, yes/no/on/off as true/false
+        if isinstance(value, bool):
+            return (f"YAML read {str(value).lower()} (from yes, no, on, off, true or false), not "
+                    "text: put it in quotes, as in 'no'")
+        if isinstance(value, int):
+            return (f"YAML read {value} as a number, not text: put it in quotes, as in '02134' "
+                    "(unquoted, digits make a number and a leading 0 an octal one: 01234 reads "
+                    "as 668)")
+        if isinstance(value, float):
+            return f"YAML read {value} as a number, not text: put it in quotes, as in '1.50'"
+    return error.message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import re
@@ -120,17 +121,32 @@ class NotRegularFile(OSError):
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write a tab-separated table atomically (no index column)."""
+    """Write a tab-separated table atomically (no index column), readable as it was written by
+    ``pandas.read_csv(sep="\\t")``, ``csv.reader(delimiter="\\t")`` and spreadsheets whatever
+    its text holds (file names may hold tabs, quotes, ``\\n`` and ``\\r``).
+
+    Python's csv writer quotes a field holding a tab, a quote or ``\\n`` but not one holding only
+    a ``\\r`` (it quotes the characters of its own line terminator), which those readers take as
+    the end of a row; a table with a ``\\r`` in it is therefore written again with every field
+    quoted. (Looking for one in the written bytes costs far less than in the frame's cells.)
+    """
     with atomic_path(path) as tmp:
-        frame.to_csv(tmp, sep="\t", index=False)
+        frame.to_csv(tmp, sep="\t", index=False, lineterminator="\n")
+        if _holds_carriage_return(tmp):
+            frame.to_csv(tmp, sep="\t", index=False, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+
+def _holds_carriage_return(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return any(b"\r" in block for block in iter(lambda: handle.read(1 << 20), b""))
 
 
 def read_table(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
     """Read a table written by :func:`write_table` (only ``columns`` if given), keeping ids and
     hashes as strings.
 
-    Rows end in ``\\n`` only: a file name may hold a carriage return, which the csv writer leaves
-    unquoted (it quotes only the line terminator's own characters), so ``\\r`` must not end a row.
+    Rows end in ``\\n`` only, so that tables written before :func:`write_table` quoted a lone
+    ``\\r`` in a file name still read back.
     """
     return pd.read_csv(path, sep="\t", usecols=columns, lineterminator="\n",
                        dtype={"id": str, "dhash": str, "city": str, "post_id": str, "file": str},

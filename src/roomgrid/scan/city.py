@@ -111,7 +111,7 @@ def scan_city(photos_tsv: str | os.PathLike, scan_tsv: str | os.PathLike,
 
 def read_regular_file(path: str | os.PathLike) -> bytes:
     """The bytes of ``path`` if it is a regular file (or a link to one), else :class:`BadPhoto`;
-    never blocks on a named pipe (see :func:`roomgrid.io.open_regular_file`)."""
+    never blocks on a named pipe (see :func:`roomgrid.core.io.open_regular_file`)."""
     try:
         with open_regular_file(path) as handle:
             return handle.read()

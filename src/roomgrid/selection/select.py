@@ -59,7 +59,7 @@ def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequen
 
     With ``stacks`` (city -> stacks.h5), photos whose dHashes are close count as duplicates only
     when their stored grey images also differ by at most ``max_pixel_difference`` grey levels on
-    average (:func:`roomgrid.dedup.pixel_check`); without, a close dHash suffices.
+    average (:func:`roomgrid.scan.dedup.pixel_check`); without, a close dHash suffices.
 
     ``placed`` (``layout.mode: extend``: the base map's photo ids) are the best copies of their
     duplicate groups, so a new city's copy of a photo already on the map never takes it off.

@@ -7,6 +7,7 @@ files are only ever read.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -32,10 +33,13 @@ WHOLE_NUMBER_COLUMNS = ("price", "bedrooms", "sqft")
 
 
 # What the workflow itself keeps at the top of a city folder: listing metadata, the demo's answer
-# key and the scraper's journal (with its partial downloads). Not photos, so not listed.
-OWN_ENTRIES = frozenset({LISTINGS_FILE, "demo_truth.tsv", ".scrape"})
+# key, the scraper's journal (with its partial downloads) and the empty file Snakemake writes into
+# a folder a job made (the demo's) to carry its time stamp. Not photos, so not listed.
+SNAKEMAKE_TIMESTAMP = ".snakemake_timestamp"
+OWN_ENTRIES = frozenset({LISTINGS_FILE, "demo_truth.tsv", ".scrape", SNAKEMAKE_TIMESTAMP})
 HIDDEN = "hidden file"
 NOT_AN_IMAGE_NAME = "not an image file name"
+NOT_UTF8 = "file name is not UTF-8 text (rename it)"
 
 
 def list_city_files(city_dir: str | os.PathLike) -> list[tuple[str, str]]:
@@ -43,6 +47,7 @@ def list_city_files(city_dir: str | os.PathLike) -> list[tuple[str, str]]:
     relative to ``city_dir`` and why the file will not be read, or ``""`` for a photo to read.
 
     Nothing is dropped without a reason: hidden files (any path part starting with ``.``), names
+    that are not UTF-8 (shown with ``\\xff`` escapes; a folder's files are not listed), names
     without an image extension, entries that are not regular files (named pipes, sockets, devices),
     broken symbolic links, symbolic links to folders (not followed, as they may loop) and folders
     that cannot be listed (one row, path ending in ``/``, and a warning) all get a row.
@@ -74,12 +79,28 @@ def _walk(root: Path) -> list[tuple[str, str, os.stat_result | None]]:
             if at_top and entry.name in OWN_ENTRIES:
                 continue
             rel = prefix + entry.name
+            if not is_text_name(rel):
+                # Tables are UTF-8 text, and such a name (as old archives and Windows code pages
+                # leave them) has no text form by which it could be opened later: shown escaped.
+                shown = os.fsencode(rel).decode("utf-8", "backslashreplace")
+                found.append((shown + ("/" if entry.is_dir(follow_symlinks=False) else ""),
+                              NOT_UTF8, None))
+                continue
             if entry.is_dir(follow_symlinks=False):
                 pending.append((rel + "/", False))
                 continue
             reason, status = _reason_not_read(entry, rel)
             found.append((rel, reason, status))
     return sorted(found, key=lambda row: row[0])
+
+
+def is_text_name(name: str) -> bool:
+    """Whether a name from the file system is UTF-8 text (not bytes ``os.fsdecode`` escaped)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _reason_not_read(entry: os.DirEntry, rel: str) -> tuple[str, os.stat_result | None]:
@@ -135,6 +156,22 @@ def folder_fingerprint(city_dir: str | os.PathLike, cache: str | os.PathLike | N
     return digest.hexdigest()
 
 
+def file_fingerprint(path: str | os.PathLike) -> str:
+    """The sha256 of a file's content, read once per process while its size, times and inode hold
+    (one workflow start asks for the metadata CSV's once per city)."""
+    try:
+        status = os.stat(path)
+    except OSError as exc:  # Snakemake names the missing input itself
+        return f"unreadable: {exc.strerror}"
+    return _file_sha256(os.fspath(path), status.st_size, status.st_mtime_ns, status.st_ctime_ns,
+                        status.st_ino)
+
+
+@functools.lru_cache(maxsize=8)
+def _file_sha256(path: str, *status: int) -> str:
+    return _content_digest(Path(path))
+
+
 def _content_digest(path: Path) -> str:
     try:
         with open_regular_file(path) as handle:
@@ -152,7 +189,7 @@ def _read_cache(cache: str | os.PathLike | None) -> dict:
 
 def _write_cache(cache: str | os.PathLike, entries: dict) -> None:
     """Replace the cache atomically; a cache that cannot be written costs time, never the run.
-    (Not :func:`roomgrid.io.atomic_path`: two Snakemake processes may refresh the same cache.)"""
+    (Not :func:`roomgrid.core.io.atomic_path`: two Snakemake processes may refresh the same cache.)"""
     path = Path(cache)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:

@@ -2,7 +2,7 @@
 
 The viewer directory is served as plain files (``python -m http.server -d results/viewer``); no
 build step, no server code and no network. Tiles live in ``<viewer>/tiles/`` (written by
-:func:`roomgrid.tiles.render_tiles`); this module writes everything else and never reads them.
+:func:`roomgrid.viewer.tiles.render_tiles`); this module writes everything else and never reads them.
 
 The data is split by when the page needs it, so that 125,000 photos stay cheap to open:
 
@@ -142,7 +142,7 @@ def viewer_data(placed: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataF
                 ) -> tuple[dict, bytes, list[dict]]:
     """The content of ``data/``: the index, the bytes of ``grid.bin`` and the chunks.
 
-    ``placed`` holds one row per occupied cell (see :func:`roomgrid.tiles.grid_cells`).
+    ``placed`` holds one row per occupied cell (see :func:`roomgrid.viewer.tiles.grid_cells`).
     """
     meta = photos.drop_duplicates("id").set_index("id").reindex(placed["id"])
     meta["city"] = placed["city"].to_numpy()
