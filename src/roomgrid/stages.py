@@ -196,7 +196,8 @@ def build_viewer(job) -> None:
     p = job.params
     run_viewer(job.input.cells, job.input.facts, job.input.photos, job.input.neighbours,
                job.output.page, cell_px=p.cell_px, tile_px=p.tile_px, title=p.title,
-               leaflet_dir=p.leaflet_dir, photo_roots=p.city_dirs)
+               leaflet_dir=p.leaflet_dir, photo_roots=p.city_dirs,
+               clusters_tsv=job.input.clusters or None, cull=p.cull)
 
 
 # --- report figures ----------------------------------------------------------------------------
@@ -443,10 +444,11 @@ def run_tiles(cells_tsv, facts_json, thumbs: Mapping[str, str], out_dir, *, cell
 
 
 def run_viewer(cells_tsv, facts_json, photos_tsv, neighbours_tsv, page_html, *, cell_px: int,
-               tile_px: int, title: str, leaflet_dir, photo_roots: Mapping[str, str]) -> None:
+               tile_px: int, title: str, leaflet_dir, photo_roots: Mapping[str, str],
+               clusters_tsv=None, cull: Mapping | None = None) -> None:
     from .io import read_json, read_table
     from .tiles import TileGeometry
-    from .viewer import build_viewer as build
+    from .viewer import build_viewer as build, read_clusters
 
     facts = read_json(facts_json)
     geometry = TileGeometry(facts["rows"], facts["cols"], cell_px, tile_px)
@@ -456,7 +458,8 @@ def run_viewer(cells_tsv, facts_json, photos_tsv, neighbours_tsv, page_html, *, 
                 "8 nearest kept": round(quality.get("knn_kept", float("nan")), 3)}
     build(read_table(cells_tsv), selected_photos(photos_tsv), read_table(neighbours_tsv),
           os.path.dirname(page_html), geometry=geometry, leaflet_dir=leaflet_dir,
-          photo_roots=photo_roots, title=title, settings=settings)
+          photo_roots=photo_roots, title=title, settings=settings,
+          clusters=read_clusters(clusters_tsv, photos_tsv) if clusters_tsv else None, cull=cull)
 
 
 # --- growing a built map -------------------------------------------------------------------------
