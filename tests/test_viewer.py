@@ -410,3 +410,12 @@ def test_read_clusters_joins_files_of_photos_on_and_off_the_map(tmp_path):
     assert table[["id", "cluster", "centrality", "city", "path"]].values.tolist() == [
         ["a/1.jpg", 0, 0, "a", "/p/1.jpg"], ["a/2.jpg", 1, 0, "a", "/p/2.jpg"]]
     assert table["predicted_class"].fillna("").tolist() == ["kitchen", ""]
+
+
+def test_readme_states_how_many_central_photos_the_panel_shows():
+    from roomgrid.viewer import CENTRAL_PHOTOS
+    from workflow_helpers import REPO
+
+    readme = (REPO / "README.md").read_text()
+    claimed = re.search(r"listing every cluster with its (\d+) photos nearest the\s+centre", readme)
+    assert claimed and int(claimed.group(1)) == CENTRAL_PHOTOS

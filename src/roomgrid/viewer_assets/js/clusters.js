@@ -170,8 +170,8 @@ export function createClusters(view, data, hooks) {
     const given = clusters.map((c) => ({ number: c.number, name: edits.get(c.number).name, drop: edits.get(c.number).drop }));
     const group = hooks.group();
     const merged = mergeCull(start, given, group);
-    const notes = ['Run again with it after your own config files, e.g.',
-      '  snakemake --cores 2 --configfile config.yaml cull.yaml',
+    const notes = ['Re-run with it after your own config files, e.g.',
+      '  snakemake --cores 8 --configfile config.yaml cull.yaml',
       'Only the classifier, the selection and what follows them re-run.'];
     for (const [number, name] of Object.entries(start.cluster_labels)) {
       if (merged.cluster_labels[number] === undefined) {

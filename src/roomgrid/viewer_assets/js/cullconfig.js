@@ -62,7 +62,7 @@ export function mergeCull(start, clusters, group) {
 // The YAML text of merged cull settings (see mergeCull), to pass after the build's own config
 // files: `snakemake --configfile config.yaml cull.yaml`.
 export function cullYaml(cull, notes) {
-  const lines = ['# Cluster names and dropped types chosen in the roomgrid viewer.'];
+  const lines = ['# Cluster names and dropped types, chosen in the roomgrid viewer.'];
   for (const note of notes || []) lines.push('# ' + note);
   lines.push('cull:');
   const numbers = Object.keys(cull.cluster_labels);
