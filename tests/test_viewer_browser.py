@@ -749,3 +749,27 @@ def test_a_map_without_clusters_has_no_panel_and_no_error(page, site):
     assert not [url for url, _ in page.responses if "/data/cluster" in url]
     assert all(status == 200 for _, status in page.responses)
     assert errors == []
+
+
+def test_the_cull_config_reads_back_as_written_whatever_the_class_names(page, site):
+    """Group names come from free text: each must read back as the same string, not as a number,
+    a boolean, null or YAML syntax."""
+    open_viewer(page, site)
+    names = ["floorplan", "yes", "No", "null", "1e3", "007", "a: b", "#hash", "it's", 'say "hi"',
+             "[x]", "- dash", "tab\there", "line\nbreak", "ünïcode ✓", "back\\slash", "~", ""]
+    start = {"cluster_labels": {"4": "kitchen", "9": "bathroom"}, "drop": ["kitchen", "pool"],
+             "labels_csv": None}
+    text = page.evaluate("""async ([names, start]) => {
+        const module = await import(new URL('js/cullconfig.js', location.href).href);
+        const clusters = [{number: 4, name: '', drop: false}, {number: 2, name: 'floorplan', drop: true}];
+        return names.map((name) => module.cullYaml(module.mergeCull(start, clusters,
+            {name: name, drop: true, file: 'labels.csv'}), ['a note: with # and "quotes"']));
+    }""", [names, start])
+    for name, written in zip(names, text):
+        cull = yaml.safe_load(written)["cull"]
+        # Cluster 4's name from the config was cleared, 9's kept; kitchen is no longer a
+        # cluster's name but was dropped by the config (it may come from a labels folder): kept.
+        assert cull["cluster_labels"] == {2: "floorplan", 9: "bathroom"}
+        group = [name] if name not in ("", "floorplan") else []
+        assert cull["drop"] == ["kitchen", "pool", "floorplan", *group], name
+        assert cull.get("labels_csv") == ("labels.csv" if name else None)
