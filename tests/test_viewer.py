@@ -380,6 +380,12 @@ def test_clusters_data_lists_every_cluster_with_its_central_photos_and_region(tm
     assert by_number[2]["region"]["cells"] == 2 and by_number[2]["region"]["bounds"] == [1, 4, 1, 5]
     assert by_number[2]["region"]["row"] == 1 and by_number[2]["region"]["col"] in (4, 5)
     assert by_number[3]["region"] is None
+    # The map's place names: clusters with a region, their label cell, name and type.
+    places = read_json(out / "data" / "places.json")
+    assert places == {"clusters": [
+        {"number": n, "name": by_number[n]["name"],
+         "region": {k: by_number[n]["region"][k] for k in ("cells", "row", "col")},
+         **({"predicted": {"type": "kitchen"}} if n == 1 else {})} for n in (0, 1, 2)]}
     # Photos off the map are listed for the CSV export; those on it come from the chunks.
     members = read_json(out / "data" / "cluster_members.json")
     assert members == {"off_map": {"1": ["boston/off-1.jpg"],
@@ -391,8 +397,8 @@ def test_without_clusters_there_is_no_clusters_data(inputs, tmp_path):
     build(inputs, out)
     index, _, _ = read_data(out)
     assert "clusters" not in index
-    assert not (out / "data" / "clusters.json").exists()
-    assert not (out / "data" / "cluster_members.json").exists()
+    for name in ("clusters.json", "cluster_members.json", "places.json"):
+        assert not (out / "data" / name).exists()
 
 
 def test_read_clusters_joins_files_of_photos_on_and_off_the_map(tmp_path):

@@ -666,6 +666,9 @@ def test_place_names_show_zoomed_out_and_are_gone_at_the_deepest_zoom(page, site
     open_viewer(page, site)
     show_whole_map(page)
     page.wait_for_function("document.querySelectorAll('.place-name').length === 4")
+    # The names come from their own small file; the panel's data waits until the panel opens.
+    fetched = {urlparse(url).path for url, _ in page.responses}
+    assert "/data/places.json" in fetched and "/data/clusters.json" not in fetched
     panel = page.evaluate("window.roomgrid.data.loadClusters()")
     names = {n: page.locator(f".place-name[data-cluster='{n}']") for n in range(4)}
     assert names[2].inner_text() == "kitchen"  # named in the config
@@ -746,7 +749,7 @@ def test_a_map_without_clusters_has_no_panel_and_no_error(page, site):
     page.wait_for_timeout(500)
     assert page.locator("#clusters-open").is_hidden() and page.locator("#clusters").is_hidden()
     assert page.locator("#label-drop").is_hidden() and page.locator(".place-name").count() == 0
-    assert not [url for url, _ in page.responses if "/data/cluster" in url]
+    assert not [url for url, _ in page.responses if re.search(r"/data/(cluster|places)", url)]
     assert all(status == 200 for _, status in page.responses)
     assert errors == []
 

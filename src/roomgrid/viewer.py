@@ -18,10 +18,13 @@ The data is split by when the page needs it, so that 125,000 photos stay cheap t
     Everything else for a run of photos, fetched when a click, a search or an export needs it:
     ids, each listing's fields once, the photo -> listing index, look-alikes, photo files that do
     not follow the ``photos/<id>`` rule, and the classifier's probability.
-``data/clusters.json`` (only when the build has k-means clusters)
-    The clusters panel and the place names on the map, fetched once the page is usable: per
-    cluster its size, its most central photos, its dominant predicted type, where its largest
-    region on the grid lies, and the names and dropped types of the build's ``cull`` config.
+``data/places.json`` (this and the next two only when the build has k-means clusters)
+    The place names on the map, fetched once the first tiles have painted: per cluster with photos
+    on the map, its name, dominant predicted type and the cell its name is written on.
+``data/clusters.json``
+    The clusters panel, fetched when it opens: per cluster its size, its most central photos, its
+    dominant predicted type, where its largest region on the grid lies, and the names and dropped
+    types of the build's ``cull`` config.
 ``data/cluster_members.json``
     Per cluster, the ids of its photos that are not on the map (culled, excluded, duplicates),
     fetched only by the clusters CSV export (members on the map come from the chunks).
@@ -145,6 +148,7 @@ def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFr
         for number, chunk in enumerate(chunks):
             (data / "chunks" / f"{number}.json").write_text(_compact_json(chunk), encoding="utf-8")
         if panel is not None:
+            (data / "places.json").write_text(_compact_json(place_names(panel)), encoding="utf-8")
             (data / "clusters.json").write_text(_compact_json(panel), encoding="utf-8")
             (data / "cluster_members.json").write_text(_compact_json(off_map), encoding="utf-8")
 
@@ -309,6 +313,20 @@ def cluster_data(clusters: pd.DataFrame, ids: list[str], cell_of: np.ndarray,
                       "drop": [str(v) for v in (cull.get("drop") or [])],
                       "labels_csv": _json_value(cull.get("labels_csv"))}}
     return panel, {"off_map": off_map}
+
+
+def place_names(panel: dict) -> dict:
+    """``data/places.json``: what the map needs to write each cluster's name, from the panel's data."""
+    places = []
+    for entry in panel["clusters"]:
+        if entry["region"] is None:
+            continue
+        place = {"number": entry["number"], "name": entry["name"],
+                 "region": {key: entry["region"][key] for key in ("cells", "row", "col")}}
+        if "predicted" in entry:
+            place["predicted"] = {"type": entry["predicted"]["type"]}
+        places.append(place)
+    return {"clusters": places}
 
 
 def _largest_regions(grid: np.ndarray, count: int) -> dict[int, dict]:

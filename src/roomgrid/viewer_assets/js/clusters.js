@@ -2,7 +2,7 @@
 // predicted type. Hovering one highlights its photos on the map, a click filters to it and flies to
 // its largest region. Names and "drop" ticks become the cull config of the next run (cullconfig.js);
 // the clusters with their member ids download as CSV. Its data (data/clusters.json) is fetched when
-// the panel opens, or once the page is idle for the place names on the map.
+// the panel opens; the place names on the map read data/places.json once the first tiles are in.
 import { cellCrop } from './panel.js';
 import { createPlaceNames, placeLabel } from './placenames.js';
 import { cullYaml, mergeCull, nameProblem } from './cullconfig.js';
@@ -250,8 +250,10 @@ export function createClusters(view, data, hooks) {
     }
   });
   byId('clusters-csv').addEventListener('click', exportCsv);
-  // The place names need the data too, but never before the first tiles are in.
+  // The place names have a small file of their own, fetched once the first tiles are in.
   const later = window.requestIdleCallback ? (f) => window.requestIdleCallback(f, { timeout: 3000 }) : (f) => setTimeout(f, 500);
-  hooks.afterFirstPaint(() => later(() => load().catch(() => {})));
+  hooks.afterFirstPaint(() => later(() => data.loadPlaces().then(
+    (json) => places.show(json.clusters, (number) => (edits.has(number) ? edits.get(number).name : undefined)),
+    (error) => hooks.status('The place names could not be loaded (' + error.message + ').'))));
   return { load: load, refresh: refresh, open: () => toggle(true), yaml: () => yaml };
 }

@@ -112,6 +112,11 @@ export class PhotoData {
     return this.clustersRequest;
   }
 
+  // The place names of the clusters (data/places.json), fetched once the first tiles are in.
+  loadPlaces() {
+    return fetchOk('data/places.json', 'json');
+  }
+
   // Ids of the clusters' photos that are not on the map (only the clusters CSV export needs them).
   loadClusterMembers() {
     return fetchOk('data/cluster_members.json', 'json');

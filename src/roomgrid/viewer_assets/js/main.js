@@ -175,7 +175,11 @@ const firstPaint = new Promise((resolve) => view.tiles.once('load', resolve));
 const ready = loadData()
   .then(start)
   .catch((error) => status('The photo data could not be loaded (' + error.message + '); the map shows tiles only.'))
-  .finally(() => { document.body.dataset.ready = 'true'; });
+  .finally(() => {
+    // What is fetched after this mark (place names, the clusters panel) is not the first load.
+    performance.mark('roomgrid-ready');
+    document.body.dataset.ready = 'true';
+  });
 
 // A handle for debugging from the console and for the browser tests.
 window.roomgrid = { map: map, config: config, view: view, ready: ready };

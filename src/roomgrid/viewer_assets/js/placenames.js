@@ -33,7 +33,8 @@ export function createPlaceNames(view) {
     pane.hidden = opacity === 0;
   }
 
-  // Draws a name for each cluster that has cells on the map (clusters: clusters.json's list).
+  // Draws a name for each cluster that has cells on the map (clusters: the list of places.json or
+  // clusters.json); nameOf(number) is the name typed in the panel, undefined before it opened.
   function show(clusters, nameOf) {
     for (const cluster of clusters) {
       if (!cluster.region || labels.has(cluster.number)) continue;
@@ -42,7 +43,8 @@ export function createPlaceNames(view) {
       text.dataset.cluster = cluster.number;
       // Bigger regions get bigger names, within what stays readable.
       text.style.fontSize = Math.round(Math.min(22, 11 + Math.sqrt(cluster.region.cells) / 2)) + 'px';
-      text.textContent = placeLabel(cluster, nameOf(cluster.number));
+      const given = nameOf(cluster.number); // undefined: as the build named it
+      text.textContent = placeLabel(cluster, given === undefined ? cluster.name : given);
       const x = (cluster.region.col + 0.5) * config.cell_px;
       const y = (cluster.region.row + 0.5) * config.cell_px;
       L.marker(view.toLatLng(x, y), {
