@@ -197,7 +197,11 @@ export function createClusters(view, data, hooks) {
   }
 
   async function exportCsv() {
-    await load();
+    try {
+      await load();
+    } catch (error) {
+      return; // load() has said why
+    }
     hooks.status('Collecting the members of ' + clusters.length + ' clusters\u2026');
     let chunks;
     let away;

@@ -6,13 +6,12 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_ .-]*$/;
 // Plain YAML scalars that would not read back as the same string.
 const YAML_WORDS = /^(?:true|false|yes|no|on|off|y|n|null|~)$/i;
 
-// Why a typed class name cannot be used, or null when it can.
+// Why a typed (trimmed) class name cannot be used, or null when it can.
 export function nameProblem(name) {
   if (name === '') return null;
   if (!NAME.test(name)) {
     return 'A name starts with a letter or digit and holds only letters, digits, spaces and _ . -';
   }
-  if (/\s$/.test(name)) return 'A name cannot end with a space.';
   return null;
 }
 
