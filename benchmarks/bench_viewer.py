@@ -105,14 +105,23 @@ def measure(viewer: Path) -> dict:
             first_paint = time.perf_counter() - start
             page.wait_for_function("document.body.dataset.ready === 'true'")
             ready = time.perf_counter() - start
-            # Bytes fetched up to now, by kind (encoded = as sent over the wire).
-            entries = page.evaluate("performance.getEntriesByType('resource').map(e => [e.name, e.encodedBodySize])")
+            # Bytes fetched up to now, by kind (encoded = as sent over the wire); data the page asks
+            # for after it is usable (place names, the clusters panel) is counted apart.
+            entries = page.evaluate("""() => {
+                const ready = performance.getEntriesByName('roomgrid-ready')[0];
+                return performance.getEntriesByType('resource').map(e => [e.name, e.encodedBodySize,
+                    ready !== undefined && e.startTime >= ready.startTime]);
+            }""")
             nav = page.evaluate("performance.getEntriesByType('navigation')[0].encodedBodySize")
             by_kind = {"page": nav, "data": 0, "scripts and css": 0, "leaflet": 0, "tiles": 0}
-            for name, size in entries:
+            after_ready = {}
+            for name, size, later in entries:
                 kind = ("tiles" if "/tiles/" in name else "leaflet" if "/lib/leaflet/" in name
                         else "data" if "/data/" in name else "scripts and css")
-                by_kind[kind] += size
+                if kind == "data" and later:
+                    after_ready[name.rsplit("/data/", 1)[1]] = size
+                else:
+                    by_kind[kind] += size
             # First click: the centre photo's panel filled in.
             box = page.locator("#map").bounding_box()
             click = time.perf_counter()
@@ -143,6 +152,7 @@ def measure(viewer: Path) -> dict:
             "bytes_before_first_click": by_kind,
             "bytes_before_first_click_without_tiles_and_leaflet": before_paint,
             "data_bytes_per_photo": round(by_kind["data"] / index["photos"], 2),
+            "data_fetched_after_ready": after_ready,
             "js_heap_after_panning_and_search_mb": round(metrics["JSHeapUsedSize"] / 2**20, 1)}
 
 

@@ -111,9 +111,15 @@ def test_page_scripts_import_only_files_that_are_written(inputs, tmp_path):
     imports = {name: re.findall(r"from '\./([\w.]+)'",
                                 (tmp_path / "viewer" / "js" / name).read_text())
                for name in SCRIPTS}
-    assert set(imports["main.js"]) == set(SCRIPTS) - {"main.js"}  # main wires every concern
     for name, imported in imports.items():
         assert set(imported) <= set(SCRIPTS), name
+    # Every concern is reached from main.js, directly or through the script that uses it.
+    reached, todo = set(), ["main.js"]
+    while todo:
+        name = todo.pop()
+        reached.add(name)
+        todo += [other for other in imports[name] if other not in reached]
+    assert reached == set(SCRIPTS)
 
 
 def test_cells_round_trip_to_grid_ids_and_cities_are_runs(inputs, tmp_path):
@@ -243,11 +249,16 @@ def test_first_paint_data_is_small_per_photo(tmp_path):
     leaflet.mkdir()
     (leaflet / "leaflet.js").write_text("")
     (leaflet / "leaflet.css").write_text("")
+    # With clusters: the panel's data is a file of its own, fetched after the first paint.
+    clusters = photos[["id", "cluster"]].assign(
+        centrality=photos.groupby("cluster").cumcount(), city=cities, path=None)
     build_viewer(grid, photos, neighbours, tmp_path / "viewer", geometry=geometry,
-                 leaflet_dir=leaflet, photo_roots=None)
+                 leaflet_dir=leaflet, photo_roots=None, clusters=clusters,
+                 cull={"cluster_labels": {3: "floorplan"}, "drop": ["floorplan"]})
     data = tmp_path / "viewer" / "data"
     first = (data / "index.json").stat().st_size + (data / "grid.bin").stat().st_size
     assert first / n <= 16, first / n
+    assert len(read_json(data / "clusters.json")["clusters"]) == 30
 
 
 def test_index_html_references_scripts_leaflet_and_tiles(inputs, tmp_path):
@@ -290,3 +301,127 @@ def test_missing_leaflet_is_a_clear_error(inputs, tmp_path):
     with pytest.raises(FileNotFoundError, match="npm ci"):
         build_viewer(grid, photos, neighbours, tmp_path / "viewer", geometry=GEOMETRY,
                      leaflet_dir=tmp_path / "nowhere", photo_roots=roots)
+
+
+def cluster_map(tmp_path):
+    """A 7 x 7 map of one city whose clusters have known regions.
+
+    Cluster 0 is an L along the top row and the left column (its centroid lies outside it),
+    cluster 1 a solid 5 x 5 block in the lower right, cluster 2 one cell and, apart from it, a pair
+    of cells in row 1; cluster 3 is not on the map at all, and cluster 1 has one photo off the map.
+    """
+    cells = {}
+    for i in range(7):
+        cells[(0, i)] = cells[(i, 0)] = 0
+    for r in range(2, 7):
+        for c in range(2, 7):
+            cells[(r, c)] = 1
+    cells[(1, 2)] = cells[(1, 4)] = cells[(1, 5)] = 2
+    placed = sorted(cells)
+    ids = [f"boston/r{r}c{c}.jpg" for r, c in placed]
+    root = tmp_path / "src" / "boston"
+    root.mkdir(parents=True)
+    grid = pd.DataFrame({"id": ids, "city": "boston", "row": [r for r, _ in placed],
+                         "col": [c for _, c in placed]})
+    photos = pd.DataFrame({"id": ids, "city": "boston", "path": [str(root / i[7:]) for i in ids],
+                           "cluster": [cells[p] for p in placed]})
+    away = ["boston/off-1.jpg", "boston/off-3a.jpg", "boston/off-3b.jpg"]
+    clusters = pd.concat([photos[["id", "cluster", "city", "path"]], pd.DataFrame({
+        "id": away, "cluster": [1, 3, 3], "city": "boston",
+        "path": [str(root / i[7:]) for i in away]})], ignore_index=True)
+    clusters["centrality"] = (clusters.sort_values("id").groupby("cluster").cumcount())
+    block = clusters["cluster"].eq(1)
+    clusters["predicted_class"] = ""
+    clusters.loc[block, "predicted_class"] = "kitchen"
+    clusters.loc[block[block].index[:5], "predicted_class"] = "bedroom"
+    leaflet = tmp_path / "leaflet"
+    leaflet.mkdir()
+    (leaflet / "leaflet.js").write_text("")
+    (leaflet / "leaflet.css").write_text("")
+    geometry = TileGeometry(rows=7, cols=7, cell_px=64, tile_px=256)
+    return grid, photos, clusters, geometry, leaflet, root
+
+
+def test_clusters_data_lists_every_cluster_with_its_central_photos_and_region(tmp_path):
+    grid, photos, clusters, geometry, leaflet, root = cluster_map(tmp_path)
+    out = tmp_path / "viewer"
+    build_viewer(grid, photos, pd.DataFrame({"id": [], "neighbours": []}), out, geometry=geometry,
+                 leaflet_dir=leaflet, photo_roots={"boston": root}, clusters=clusters,
+                 cull={"cluster_labels": {1: "kitchen", 3: "floorplan"}, "drop": ["floorplan"],
+                       "labels_csv": None})
+    index, columns, chunks = read_data(out)
+    ids = photo_ids(chunks)
+    panel = read_json(out / "data" / "clusters.json")
+    assert index["clusters"] == 4 and panel["photos"] == len(clusters)
+    by_number = {c["number"]: c for c in panel["clusters"]}
+    assert sorted(by_number) == [0, 1, 2, 3]
+    sizes = clusters["cluster"].value_counts()
+    for number, entry in by_number.items():
+        assert entry["size"] == sizes[number]
+        assert entry["share"] == round(sizes[number] / len(clusters), 4)
+        assert entry["on_map"] == int((photos["cluster"] == number).sum())
+        # The central photos are the cluster's nearest its centre, in that order.
+        expected = clusters[clusters["cluster"] == number].sort_values("centrality")["id"][:4]
+        assert [p["id"] for p in entry["central"]] == list(expected)
+        for photo in entry["central"]:
+            assert photo["index"] == (ids.index(photo["id"]) if photo["id"] in ids else -1)
+            assert photo["file"] == photo["id"].split("/", 1)[1] and photo["city"] == "boston"
+    assert [by_number[n]["name"] for n in range(4)] == [None, "kitchen", None, "floorplan"]
+    assert panel["cull"] == {"cluster_labels": {"1": "kitchen", "3": "floorplan"},
+                             "drop": ["floorplan"], "labels_csv": None}
+    assert by_number[1]["predicted"] == {"type": "kitchen", "share": round(21 / 26, 3)}
+    assert "predicted" not in by_number[0]  # no classifier ran for these photos
+    # Regions: the block's label sits in its middle, the L's on the L itself, the pair wins
+    # over the single cell, and a cluster with nothing on the map has none.
+    assert by_number[1]["region"] == {"cells": 25, "row": 4, "col": 4, "bounds": [2, 2, 6, 6]}
+    l_region = by_number[0]["region"]
+    assert l_region["cells"] == 13 and l_region["bounds"] == [0, 0, 6, 6]
+    assert 0 in (l_region["row"], l_region["col"])
+    assert by_number[2]["region"]["cells"] == 2 and by_number[2]["region"]["bounds"] == [1, 4, 1, 5]
+    assert by_number[2]["region"]["row"] == 1 and by_number[2]["region"]["col"] in (4, 5)
+    assert by_number[3]["region"] is None
+    # The map's place names: clusters with a region, their label cell, name and type.
+    places = read_json(out / "data" / "places.json")
+    assert places == {"clusters": [
+        {"number": n, "name": by_number[n]["name"],
+         "region": {k: by_number[n]["region"][k] for k in ("cells", "row", "col")},
+         **({"predicted": {"type": "kitchen"}} if n == 1 else {})} for n in (0, 1, 2)]}
+    # Photos off the map are listed for the CSV export; those on it come from the chunks.
+    members = read_json(out / "data" / "cluster_members.json")
+    assert members == {"off_map": {"1": ["boston/off-1.jpg"],
+                                   "3": ["boston/off-3a.jpg", "boston/off-3b.jpg"]}}
+
+
+def test_without_clusters_there_is_no_clusters_data(inputs, tmp_path):
+    out = tmp_path / "viewer"
+    build(inputs, out)
+    index, _, _ = read_data(out)
+    assert "clusters" not in index
+    for name in ("clusters.json", "cluster_members.json", "places.json"):
+        assert not (out / "data" / name).exists()
+
+
+def test_read_clusters_joins_files_of_photos_on_and_off_the_map(tmp_path):
+    from roomgrid.core.io import write_table
+    from roomgrid.viewer.page import read_clusters
+
+    write_table(pd.DataFrame({"id": ["a/1.jpg", "a/2.jpg"], "cluster": [0, 1],
+                              "distance": [0.5, 0.25], "centrality": [0, 0]}),
+                tmp_path / "clusters.tsv")
+    write_table(pd.DataFrame({"id": ["a/1.jpg", "a/2.jpg", "a/3.jpg"], "city": "a",
+                              "path": ["/p/1.jpg", "/p/2.jpg", "/p/3.jpg"],
+                              "predicted_class": ["kitchen", "", "bedroom"],
+                              "selected": [True, False, False]}), tmp_path / "photos.tsv")
+    table = read_clusters(tmp_path / "clusters.tsv", tmp_path / "photos.tsv")
+    assert table[["id", "cluster", "centrality", "city", "path"]].values.tolist() == [
+        ["a/1.jpg", 0, 0, "a", "/p/1.jpg"], ["a/2.jpg", 1, 0, "a", "/p/2.jpg"]]
+    assert table["predicted_class"].fillna("").tolist() == ["kitchen", ""]
+
+
+def test_readme_states_how_many_central_photos_the_panel_shows():
+    from roomgrid.viewer.page import CENTRAL_PHOTOS
+    from workflow_helpers import REPO
+
+    readme = (REPO / "README.md").read_text()
+    claimed = re.search(r"listing every cluster with its (\d+) photos nearest the\s+centre", readme)
+    assert claimed and int(claimed.group(1)) == CENTRAL_PHOTOS

@@ -7,7 +7,9 @@ that Playwright downloads) and Leaflet in node_modules (``npm ci`` at the repo r
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import json
 import http.server
 import re
@@ -19,6 +21,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from PIL import Image
 
 from roomgrid.viewer.tiles import TileGeometry, render_tiles
@@ -31,6 +34,8 @@ LEAFLET = Path(__file__).resolve().parents[1] / "node_modules" / "leaflet" / "di
 GEOMETRY = TileGeometry(rows=5, cols=6, cell_px=128, tile_px=256)  # 768 x 640 px, zoom 0..2
 TILE_PATH = re.compile(r"/tiles/(\d+)/(\d+)/(\d+)\.jpg$")
 HOSTILE_TITLE = '<script>window.injected=1</script><img src=x onerror="window.injected=2">Cosy'
+# The build's cull settings: cluster 2 is named and dropped, bathrooms (from a labels folder) too.
+CULL = {"cluster_labels": {2: "kitchen"}, "drop": ["kitchen", "bathroom"], "labels_csv": None}
 
 
 
@@ -89,12 +94,28 @@ def site(tmp_path_factory):
     neighbours = pd.DataFrame({"id": ids, "neighbours": [
         " ".join(ids[(i + k) % len(ids)] for k in (1, 2, 3)) for i in range(len(ids))]})
 
+    # k-means clusters: the map's photos by cluster column, and one photo off the map (culled,
+    # say) that is its cluster's most central.
+    Image.new("RGB", (600, 450), (250, 250, 250)).save(root / "src/boston/off-map.jpg")
+    clusters = pd.concat([photos[["id", "city", "path", "cluster", "predicted_class"]],
+                          pd.DataFrame({"id": ["boston/off-map.jpg"], "city": ["boston"],
+                                        "path": [str(root / "src/boston/off-map.jpg")],
+                                        "cluster": [0], "predicted_class": ["kitchen"]})],
+                         ignore_index=True)
+    first = [len(clusters) - 1, *range(len(clusters) - 1)]  # the photo off the map, then in order
+    clusters["centrality"] = clusters.loc[first].groupby("cluster").cumcount().reindex(clusters.index)
+
     if not LEAFLET.is_dir():
         pytest.fail(f"{LEAFLET} is missing: run `npm ci` at the repo root")
     viewer = root / "viewer"
     render_tiles(grid, thumbs, viewer / "tiles", cell_px=128, shape=(5, 6))
+    roots = {"boston": root / "src/boston", "denver": root / "src/denver"}
     build_viewer(grid, photos, neighbours, viewer, geometry=GEOMETRY, leaflet_dir=LEAFLET,
-                 photo_roots={"boston": root / "src/boston", "denver": root / "src/denver"})
+                 photo_roots=roots, clusters=clusters, cull=CULL)
+    # The same map built without clusters (clusters.k: 0), served from plain/.
+    build_viewer(grid, photos.assign(cluster=-1), neighbours, viewer / "plain", geometry=GEOMETRY,
+                 leaflet_dir=LEAFLET, photo_roots=roots)
+    (viewer / "plain" / "tiles").symlink_to(viewer / "tiles")
     (root / "src/denver/0-4.jpg").unlink()  # a photo deleted after the build
 
     requests = []  # (path, status) of every request the server answered
@@ -112,7 +133,7 @@ def site(tmp_path_factory):
     thread.start()
     yield {"url": f"http://127.0.0.1:{server.server_address[1]}/", "grid": grid,
            "photos": photos, "neighbours": neighbours, "ids": ids, "cells": cells,
-           "requests": requests}
+           "requests": requests, "clusters": clusters}
     server.shutdown()
     server.server_close()
 
@@ -306,6 +327,12 @@ def show_whole_map(page):
     wait_for_tiles(page)
 
 
+def hide_place_names(page):
+    """Zoomed out, cluster names are written over the cells; hidden where pixels are compared."""
+    page.wait_for_function("document.querySelector('.leaflet-placenames-pane') !== null")
+    page.evaluate("document.querySelector('.leaflet-placenames-pane').style.visibility = 'hidden'")
+
+
 def download_text(page, button: str) -> str:
     with page.expect_download() as info:
         page.click(button)
@@ -315,6 +342,7 @@ def download_text(page, button: str) -> str:
 def test_filter_counts_and_dims_the_photos_it_leaves_out(page, site, tmp_path):
     open_viewer(page, site)
     show_whole_map(page)
+    hide_place_names(page)
     photos, cells = site["photos"], site["cells"]
     page.select_option("#filter-city", "denver")
     page.fill("#filter-price-min", "1500")
@@ -580,3 +608,207 @@ def test_loading_the_page_asks_for_nothing_missing_and_logs_no_error(unrouted_pa
     answered = site["requests"][seen:]
     assert ("/index.html", 200) in answered
     assert [(path, status) for path, status in answered if status >= 400] == []
+
+
+# --- the clusters panel ------------------------------------------------------------------------
+
+def open_clusters(page, site):
+    open_viewer(page, site)
+    page.click("#clusters-open")
+    page.wait_for_function("document.querySelectorAll('#clusters-list li').length > 0")
+
+
+def cluster_item(page, number: int):
+    return page.locator(f"#clusters-list li[data-cluster='{number}']")
+
+
+def test_the_panel_lists_every_cluster_with_thumbnails_that_load(page, site):
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    open_clusters(page, site)
+    clusters = site["clusters"]
+    assert page.locator("#clusters-list li").count() == clusters["cluster"].nunique() == 4
+    page.wait_for_function("[...document.querySelectorAll('#clusters-list img')]"
+                           ".every(img => img.complete && img.naturalWidth > 0)")
+    for number, members in clusters.groupby("cluster"):
+        item = cluster_item(page, number)
+        central = list(members.sort_values("centrality")["id"][:4])
+        thumbs = item.locator(".cluster-thumb")
+        assert [thumbs.nth(i).get_attribute("title") for i in range(thumbs.count())] == central
+        assert item.locator(".cluster-thumb").count() == 4
+        facts = item.locator(".cluster-facts").inner_text()
+        assert facts.startswith(f"{len(members)} photos · {100 * len(members) / len(clusters):.1f}%")
+        top = members["predicted_class"].value_counts()
+        assert f"mostly {top.index[0]} ({round(100 * top.iloc[0] / len(members))}%)" in facts
+    # The photo off the map shows from its file, and the panel says it is not on the map.
+    assert cluster_item(page, 0).locator("img").first.get_attribute("src") == "photos/boston/off-map.jpg"
+    assert "on the map" in cluster_item(page, 0).locator(".cluster-facts").inner_text()
+    assert cluster_item(page, 2).locator(".cluster-name").input_value() == "kitchen"  # from the config
+    # A photo deleted after the build shows its region of the tiles instead.
+    missing = [url for url, status in page.responses if status != 200]
+    assert [urlparse(url).path for url in missing] == ["/photos/denver/0-4.jpg"]
+    deleted = page.locator(".cluster-thumb[title='denver/0-4.jpg']")
+    assert deleted.locator(".tile-crop img").first.get_attribute("src").startswith("tiles/2/")
+    assert len(errors) == len(missing)  # the browser reports each failed request, nothing else
+
+
+def test_hovering_a_cluster_highlights_exactly_its_members(page, site, tmp_path):
+    open_clusters(page, site)
+    show_whole_map(page)
+    hide_place_names(page)
+    cluster_item(page, 1).hover()
+    page.wait_for_timeout(400)
+    shot = tmp_path / "hover.png"
+    page.screenshot(path=str(shot))
+    members = set(site["photos"].index[site["photos"]["cluster"].eq(1)])
+    with Image.open(shot) as image:
+        pixels = np.asarray(image.convert("RGB")).astype(int)
+    for i, (row, col) in enumerate(site["cells"]):
+        x, y = cell_centre(page, row, col)
+        shown = pixels[int(y), int(x)]
+        if i in members:
+            assert np.abs(shown - cell_colour(row, col)).max() <= 12, (row, col)
+        else:
+            assert shown.sum() < 0.5 * sum(cell_colour(row, col)), (row, col)
+    # Leaving the cluster shows every photo again.
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(400)
+    dimmed = site["cells"][0]
+    assert np.abs(screen_pixel(page, tmp_path, *dimmed) - cell_colour(*dimmed)).max() <= 12
+
+
+def test_clicking_a_cluster_filters_to_it_and_flies_to_it(page, site):
+    open_clusters(page, site)
+    cluster_item(page, 3).locator(".cluster-go").click()
+    expected = int(site["photos"]["cluster"].eq(3).sum())
+    page.wait_for_function(
+        f"document.getElementById('filter-count').textContent.startsWith('{expected} of')")
+    assert page.locator("#filter-cluster").input_value() == "3"
+    page.wait_for_timeout(900)  # the flight
+    region = page.evaluate("window.roomgrid.data.loadClusters()")["clusters"][3]["region"]
+    r0, c0, r1, c1 = region["bounds"]
+    # The region is in view, at a zoom where its photos are drawn full size.
+    left, top, right, bottom, zoom = page.evaluate("""() => {
+        const m = window.roomgrid.map;
+        const a = m.project(m.getBounds().getNorthWest(), window.roomgrid.config.max_zoom);
+        const b = m.project(m.getBounds().getSouthEast(), window.roomgrid.config.max_zoom);
+        return [a.x, a.y, b.x, b.y, m.getZoom()];
+    }""")
+    assert left <= c0 * 128 and (c1 + 1) * 128 <= right and top <= r0 * 128 and (r1 + 1) * 128 <= bottom
+    assert zoom == GEOMETRY.max_zoom
+
+
+def test_place_names_show_zoomed_out_and_are_gone_at_the_deepest_zoom(page, site):
+    open_viewer(page, site)
+    show_whole_map(page)
+    page.wait_for_function("document.querySelectorAll('.place-name').length === 4")
+    # The names come from their own small file; the panel's data waits until the panel opens.
+    fetched = {urlparse(url).path for url, _ in page.responses}
+    assert "/data/places.json" in fetched and "/data/clusters.json" not in fetched
+    panel = page.evaluate("window.roomgrid.data.loadClusters()")
+    names = {n: page.locator(f".place-name[data-cluster='{n}']") for n in range(4)}
+    assert names[2].inner_text() == "kitchen"  # named in the config
+    assert names[0].inner_text() == "0 · " + panel["clusters"][0]["predicted"]["type"]
+    for number, name in names.items():  # each on its label cell
+        region = panel["clusters"][number]["region"]
+        box = name.bounding_box()
+        centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        assert np.allclose(centre, cell_centre(page, region["row"], region["col"]), atol=2)
+    opacity = lambda: float(page.evaluate(  # noqa: E731
+        "getComputedStyle(document.querySelector('.leaflet-placenames-pane')).opacity"))
+    assert opacity() > 0.5 and names[0].is_visible()
+    page.evaluate("window.roomgrid.map.setZoom(1, {animate: false})")
+    assert 0 < opacity() < 0.5  # fading as the photos grow
+    page.evaluate(f"window.roomgrid.map.setZoom({GEOMETRY.max_zoom}, {{animate: false}})")
+    assert not names[0].is_visible()
+    page.evaluate(f"window.roomgrid.map.setZoom({GEOMETRY.max_zoom + 2}, {{animate: false}})")
+    assert not names[0].is_visible()
+    # A name typed in the panel is the name on the map.
+    page.evaluate("window.roomgrid.map.setZoom(0, {animate: false})")
+    page.click("#clusters-open")
+    cluster_item(page, 0).locator(".cluster-name").fill("living room")
+    assert names[0].inner_text() == "living room"
+
+
+def test_names_and_drop_ticks_write_the_cull_config(page, site):
+    open_clusters(page, site)
+    cluster_item(page, 0).locator(".cluster-name").fill("floorplan")
+    cluster_item(page, 0).locator(".cluster-drop").check()
+    cluster_item(page, 1).locator(".cluster-name").fill("yes")  # a YAML boolean unless quoted
+    cluster_item(page, 2).locator(".cluster-drop").uncheck()  # kitchens stay after all
+    written = yaml.safe_load(download_text(page, "#cull-download"))
+    assert written == {"cull": {"cluster_labels": {0: "floorplan", 1: "yes", 2: "kitchen"},
+                                "drop": ["bathroom", "floorplan"]}}
+    assert yaml.safe_load(page.locator("#cull-yaml").inner_text()) == written
+    # A name the schema would refuse is marked and blocks the download.
+    cluster_item(page, 3).locator(".cluster-name").fill('a": [1]')
+    assert "letter or digit" in cluster_item(page, 3).locator(".problem").inner_text()
+    assert page.locator("#cull-download").is_disabled()
+    cluster_item(page, 3).locator(".cluster-name").fill("")
+    assert page.locator("#cull-download").is_enabled()
+    # A selection labelled as a group joins the config: its rows for cull.labels_csv, its drop.
+    show_whole_map(page)
+    page.check("input[name=mode][value=rectangle]")
+    page.mouse.move(*cell_centre(page, 0, 0))
+    page.mouse.down()
+    page.mouse.move(*cell_centre(page, 1, 1), steps=4)
+    page.mouse.up()
+    page.fill("#label-class", "staging")
+    page.check("#label-drop")
+    rows = download_text(page, "#export-labels").splitlines()
+    assert rows[0] == "id,class" and len(rows) == 5
+    written = yaml.safe_load(page.locator("#cull-yaml").inner_text())["cull"]
+    assert written["labels_csv"] == "labels.csv" and written["drop"] == ["bathroom", "floorplan", "staging"]
+
+
+def test_clusters_csv_lists_every_member_with_its_cluster_and_name(page, site):
+    open_clusters(page, site)
+    cluster_item(page, 1).locator(".cluster-name").fill("bedroom")
+    rows = list(csv.DictReader(io.StringIO(download_text(page, "#clusters-csv"))))
+    clusters = site["clusters"]
+    on_map = set(site["ids"])
+    assert sorted((int(r["cluster"]), r["id"]) for r in rows) == sorted(
+        zip(clusters["cluster"], clusters["id"]))
+    for row in rows:
+        assert row["on_map"] == ("true" if row["id"] in on_map else "false")
+        assert row["name"] == {1: "bedroom", 2: "kitchen"}.get(int(row["cluster"]), "")
+        assert int(row["size"]) == int(clusters["cluster"].eq(int(row["cluster"])).sum())
+
+
+def test_a_map_without_clusters_has_no_panel_and_no_error(page, site):
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(site["url"] + "plain/index.html")
+    page.wait_for_function("document.body.dataset.ready === 'true'")
+    wait_for_tiles(page)
+    page.wait_for_timeout(500)
+    assert page.locator("#clusters-open").is_hidden() and page.locator("#clusters").is_hidden()
+    assert page.locator("#label-drop").is_hidden() and page.locator(".place-name").count() == 0
+    assert not [url for url, _ in page.responses if re.search(r"/data/(cluster|places)", url)]
+    assert all(status == 200 for _, status in page.responses)
+    assert errors == []
+
+
+def test_the_cull_config_reads_back_as_written_whatever_the_class_names(page, site):
+    """Group names come from free text: each must read back as the same string, not as a number,
+    a boolean, null or YAML syntax."""
+    open_viewer(page, site)
+    names = ["floorplan", "yes", "No", "null", "1e3", "007", "a: b", "#hash", "it's", 'say "hi"',
+             "[x]", "- dash", "tab\there", "line\nbreak", "ünïcode ✓", "back\\slash", "~", ""]
+    start = {"cluster_labels": {"4": "kitchen", "9": "bathroom"}, "drop": ["kitchen", "pool"],
+             "labels_csv": None}
+    text = page.evaluate("""async ([names, start]) => {
+        const module = await import(new URL('js/cullconfig.js', location.href).href);
+        const clusters = [{number: 4, name: '', drop: false}, {number: 2, name: 'floorplan', drop: true}];
+        return names.map((name) => module.cullYaml(module.mergeCull(start, clusters,
+            {name: name, drop: true, file: 'labels.csv'}), ['a note: with # and "quotes"']));
+    }""", [names, start])
+    for name, written in zip(names, text):
+        cull = yaml.safe_load(written)["cull"]
+        # Cluster 4's name from the config was cleared, 9's kept; kitchen is no longer a
+        # cluster's name but was dropped by the config (it may come from a labels folder): kept.
+        assert cull["cluster_labels"] == {2: "floorplan", 9: "bathroom"}
+        group = [name] if name not in ("", "floorplan") else []
+        assert cull["drop"] == ["kitchen", "pool", "floorplan", *group], name
+        assert cull.get("labels_csv") == ("labels.csv" if name else None)

@@ -10,6 +10,8 @@ rule build_viewer:
         photos="results/selection/photos.tsv",
         neighbours="results/embedding/neighbours.tsv",
         leaflet=ancient(os.path.join(LEAFLET_DIR, "leaflet.js")),
+        # the clusters panel and place names (none when clusters.k is 0)
+        clusters="results/clusters/clusters.tsv" if CLUSTERING else [],
     output:
         page="results/viewer/index.html",
         style="results/viewer/style.css",
@@ -30,5 +32,7 @@ rule build_viewer:
         tile_px=config["tiles"]["tile_px"],
         title=config["viewer"]["title"],
         leaflet_dir=lambda wildcards, input: os.path.dirname(input.leaflet),
+        # the names and dropped types the clusters panel starts from and writes back
+        cull={key: CULL[key] for key in ("cluster_labels", "drop", "labels_csv")},
     script:
         "../scripts/run_stage.py"

@@ -18,6 +18,16 @@ The data is split by when the page needs it, so that 125,000 photos stay cheap t
     Everything else for a run of photos, fetched when a click, a search or an export needs it:
     ids, each listing's fields once, the photo -> listing index, look-alikes, photo files that do
     not follow the ``photos/<id>`` rule, and the classifier's probability.
+``data/places.json`` (this and the next two only when the build has k-means clusters)
+    The place names on the map, fetched once the first tiles have painted: per cluster with photos
+    on the map, its name, dominant predicted type and the cell its name is written on.
+``data/clusters.json``
+    The clusters panel, fetched when it opens: per cluster its size, its most central photos, its
+    dominant predicted type, where its largest region on the grid lies, and the names and dropped
+    types of the build's ``cull`` config.
+``data/cluster_members.json``
+    Per cluster, the ids of its photos that are not on the map (culled, excluded, duplicates),
+    fetched only by the clusters CSV export (members on the map come from the chunks).
 
 Photos are numbered by city, then listing, then id, so a city and a listing are each one run of
 indices and a chunk ends only where a listing ends.
@@ -31,6 +41,7 @@ import logging
 import math
 import os
 import shutil
+from collections import deque
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -58,14 +69,19 @@ MISSING_U8 = 255
 MISSING_U16 = 65535
 # Page scripts, one per concern, loaded as ES modules from js/ (main.js imports the rest).
 SCRIPTS = ("main.js", "data.js", "map.js", "overlay.js", "panel.js", "filters.js", "search.js",
-           "selection.js", "export.js", "keyboard.js", "text.js")
+           "selection.js", "export.js", "keyboard.js", "text.js", "clusters.js", "placenames.js",
+           "cullconfig.js")
+# Photos shown per cluster in the clusters panel (the nearest its centre, as in the report).
+CENTRAL_PHOTOS = 4
 
 
 def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFrame,
                  out_dir: os.PathLike | str, *, geometry: TileGeometry,
                  leaflet_dir: os.PathLike | str,
                  photo_roots: Mapping[str, os.PathLike | str] | None,
-                 title: str = "roomgrid", settings: Mapping[str, object] | None = None) -> None:
+                 title: str = "roomgrid", settings: Mapping[str, object] | None = None,
+                 clusters: pd.DataFrame | None = None, cull: Mapping[str, object] | None = None
+                 ) -> None:
     """Write the static viewer into ``out_dir`` (its ``tiles/`` folder is left alone).
 
     Writes ``index.html``, ``style.css``, ``js/``, ``data/`` (see the module docstring),
@@ -97,6 +113,13 @@ def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFr
         Page title.
     settings : mapping, optional
         How the map was made (label -> value), shown in the page header.
+    clusters : DataFrame, optional
+        The k-means clusters of every clustered photo, on the map or not: columns ``id``,
+        ``cluster``, ``centrality`` and optional ``city``, ``path`` and ``predicted_class`` (see
+        :func:`read_clusters`). Without it (or with no rows) the page has no clusters panel.
+    cull : mapping, optional
+        The build's ``cull`` config (``cluster_labels``, ``drop``, ``labels_csv``): the names the
+        panel starts from and merges into the config it writes.
     """
     out_dir = Path(out_dir)
     leaflet_dir = Path(leaflet_dir)
@@ -110,12 +133,24 @@ def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFr
 
     index, grid_bytes, chunks = viewer_data(placed, photos, neighbours, geometry, roots)
     index["settings"] = {str(k): _json_value(v) for k, v in (settings or {}).items()}
+    panel = None
+    if clusters is not None and len(clusters):
+        cells = np.frombuffer(grid_bytes, "<i4", index["cells"])
+        cell_of = np.empty(index["photos"], np.int64)
+        cell_of[cells[cells >= 0]] = np.flatnonzero(cells >= 0)
+        ids = [photo_id for chunk in chunks for photo_id in chunk["ids"]]
+        panel, off_map = cluster_data(clusters, ids, cell_of, geometry, roots, cull or {})
+        index["clusters"] = len(panel["clusters"])
     with atomic_directory(out_dir / "data") as data:
         (data / "index.json").write_text(_compact_json(index), encoding="utf-8")
         (data / "grid.bin").write_bytes(grid_bytes)
         (data / "chunks").mkdir()
         for number, chunk in enumerate(chunks):
             (data / "chunks" / f"{number}.json").write_text(_compact_json(chunk), encoding="utf-8")
+        if panel is not None:
+            (data / "places.json").write_text(_compact_json(place_names(panel)), encoding="utf-8")
+            (data / "clusters.json").write_text(_compact_json(panel), encoding="utf-8")
+            (data / "cluster_members.json").write_text(_compact_json(off_map), encoding="utf-8")
 
     assets = resources.files("roomgrid.viewer") / "assets"
     page = (assets / "index.html").read_text(encoding="utf-8")
@@ -211,6 +246,135 @@ def viewer_data(placed: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataF
                     "predicted": bool(classes), "label": bool(labels)},
     }
     return index, b"".join(parts), chunks
+
+
+def read_clusters(clusters_tsv: os.PathLike | str, photos_tsv: os.PathLike | str) -> pd.DataFrame:
+    """The clusters table for :func:`build_viewer`: ``results/clusters/clusters.tsv`` joined with
+    each photo's ``city``, ``path`` and ``predicted_class`` from the selection's photo table (every
+    file, placed or not, so that central photos off the map still show)."""
+    from roomgrid.core.io import read_table
+
+    table = read_table(clusters_tsv, ["id", "cluster", "centrality"])
+    wanted = ["id", "city", "path", "predicted_class"]
+    header = pd.read_csv(photos_tsv, sep="\t", nrows=0).columns
+    files = read_table(photos_tsv, [c for c in wanted if c in header])
+    return table.merge(files.drop_duplicates("id"), on="id", how="left")
+
+
+def cluster_data(clusters: pd.DataFrame, ids: list[str], cell_of: np.ndarray,
+                 geometry: TileGeometry, roots: Mapping[str, Path], cull: Mapping[str, object]
+                 ) -> tuple[dict, dict]:
+    """``data/clusters.json`` and ``data/cluster_members.json`` (see the module docstring).
+
+    ``ids`` are the placed photos in the page's order and ``cell_of`` their cell numbers
+    (``row * cols + col``). A cluster's region is a 4-connected set of cells holding its photos; its label
+    sits on the cell of the largest region farthest from that region's edge (nearest its centroid
+    among those), so it lies inside the region whatever its shape.
+    """
+    clusters = clusters.drop_duplicates("id")
+    numbers = pd.to_numeric(clusters["cluster"], errors="coerce").fillna(-1).astype(int)
+    clusters = clusters.assign(cluster=numbers)[numbers >= 0]
+    index_of = pd.Series(np.arange(len(ids)), index=ids)
+    photo_index = clusters["id"].map(index_of).fillna(-1).astype(int).to_numpy()
+    count = int(clusters["cluster"].max()) + 1 if len(clusters) else 0
+    cell_cluster = np.full(geometry.rows * geometry.cols, -1, np.int64)
+    on_map = photo_index >= 0
+    cell_cluster[cell_of[photo_index[on_map]]] = clusters["cluster"].to_numpy()[on_map]
+    regions = _largest_regions(cell_cluster.reshape(geometry.rows, geometry.cols), count)
+    names = {int(k): str(v) for k, v in dict(cull.get("cluster_labels") or {}).items()}
+    predicted = (clusters["predicted_class"].fillna("").astype(str)
+                 if "predicted_class" in clusters else pd.Series("", index=clusters.index))
+    total = len(clusters)
+    entries, off_map = [], {}
+    for number in range(count):
+        mine = (clusters["cluster"] == number).to_numpy()
+        members = clusters[mine]
+        entry = {"number": number, "size": int(mine.sum()), "on_map": int((mine & on_map).sum()),
+                 "share": round(float(mine.sum()) / total, 4), "name": names.get(number)}
+        types = predicted[mine]
+        types = types[types.ne("")]
+        if len(types):
+            counts = types.value_counts()
+            top = sorted(counts.index[counts == counts.iloc[0]])[0]  # ties: alphabetically first
+            entry["predicted"] = {"type": top, "share": round(float(counts[top]) / len(types), 3)}
+        central = members.sort_values(["centrality", "id"]).head(CENTRAL_PHOTOS)
+        entry["central"] = [
+            {"id": photo_id, "index": int(index_of.get(photo_id, -1)),
+             "city": _json_value(city), "file": _file_under_root(path, roots.get(city))}
+            for photo_id, city, path in zip(central["id"], _column(central, "city"),
+                                            _column(central, "path"))]
+        entry["region"] = regions.get(number)
+        entries.append(entry)
+        away = members["id"][~on_map[mine]]
+        if len(away):
+            off_map[str(number)] = sorted(away)
+    panel = {"format": 1, "photos": total, "clusters": entries,
+             "cull": {"cluster_labels": {str(k): v for k, v in sorted(names.items())},
+                      "drop": [str(v) for v in (cull.get("drop") or [])],
+                      "labels_csv": _json_value(cull.get("labels_csv"))}}
+    return panel, {"off_map": off_map}
+
+
+def place_names(panel: dict) -> dict:
+    """``data/places.json``: what the map needs to write each cluster's name, from the panel's data."""
+    places = []
+    for entry in panel["clusters"]:
+        if entry["region"] is None:
+            continue
+        place = {"number": entry["number"], "name": entry["name"],
+                 "region": {key: entry["region"][key] for key in ("cells", "row", "col")}}
+        if "predicted" in entry:
+            place["predicted"] = {"type": entry["predicted"]["type"]}
+        places.append(place)
+    return {"clusters": places}
+
+
+def _largest_regions(grid: np.ndarray, count: int) -> dict[int, dict]:
+    """Per cluster, its largest 4-connected region of cells: size, bounds and the label cell.
+
+    A breadth-first walk over the cells (numpy's flood fill would need scipy, which the viewer's
+    environment does not carry); about a second for 125,000 cells.
+    """
+    rows, cols = grid.shape
+    flat = grid.ravel()
+    seen = np.zeros(flat.size, bool)
+    best: dict[int, list[int]] = {}
+    for start in np.flatnonzero(flat >= 0):
+        if seen[start]:
+            continue
+        number = int(flat[start])
+        seen[start] = True
+        region, queue = [], deque([int(start)])
+        while queue:
+            cell = queue.popleft()
+            region.append(cell)
+            r, c = divmod(cell, cols)
+            for other, inside in ((cell - cols, r > 0), (cell + cols, r + 1 < rows),
+                                  (cell - 1, c > 0), (cell + 1, c + 1 < cols)):
+                if inside and not seen[other] and flat[other] == number:
+                    seen[other] = True
+                    queue.append(other)
+        if len(region) > len(best.get(number, ())):
+            best[number] = region
+    return {number: _region_facts(np.array(cells), cols) for number, cells in best.items()}
+
+
+def _region_facts(cells: np.ndarray, cols: int) -> dict:
+    r, c = np.divmod(cells, cols)
+    r0, c0 = int(r.min()), int(c.min())
+    mask = np.zeros((r.max() - r0 + 3, c.max() - c0 + 3), bool)  # a border of empty cells
+    mask[r - r0 + 1, c - c0 + 1] = True
+    # Peel the region's edge until nothing is left: the last cells standing are its deepest.
+    deepest = mask
+    while mask.any():
+        deepest = mask
+        mask = (mask & np.roll(mask, 1, 0) & np.roll(mask, -1, 0)
+                & np.roll(mask, 1, 1) & np.roll(mask, -1, 1))
+    dr, dc = np.nonzero(deepest)
+    centre_r, centre_c = r.mean() - r0 + 1, c.mean() - c0 + 1
+    pick = int(np.argmin((dr - centre_r) ** 2 + (dc - centre_c) ** 2))
+    return {"cells": int(len(cells)), "row": int(dr[pick] + r0 - 1), "col": int(dc[pick] + c0 - 1),
+            "bounds": [r0, c0, int(r.max()), int(c.max())]}
 
 
 def _listing_keys(meta: pd.DataFrame) -> list[str]:
@@ -373,7 +537,8 @@ def _write_text(path: Path, text: str) -> None:
 # --- the stage on files ------------------------------------------------------------------------
 
 def run_viewer(cells_tsv, facts_json, photos_tsv, neighbours_tsv, page_html, *, cell_px: int,
-               tile_px: int, title: str, leaflet_dir, photo_roots: Mapping[str, str]) -> None:
+               tile_px: int, title: str, leaflet_dir, photo_roots: Mapping[str, str],
+               clusters_tsv=None, cull: Mapping | None = None) -> None:
     from ..core.io import read_json, read_table
     from ..selection.tables import selected_photos
 
@@ -384,5 +549,7 @@ def run_viewer(cells_tsv, facts_json, photos_tsv, neighbours_tsv, page_html, *, 
                 "mean squared displacement": round(quality.get("mean_sq_displacement", float("nan")), 3),
                 "8 nearest kept": round(quality.get("knn_kept", float("nan")), 3)}
     build_viewer(read_table(cells_tsv), selected_photos(photos_tsv), read_table(neighbours_tsv),
-          os.path.dirname(page_html), geometry=geometry, leaflet_dir=leaflet_dir,
-          photo_roots=photo_roots, title=title, settings=settings)
+                 os.path.dirname(page_html), geometry=geometry, leaflet_dir=leaflet_dir,
+                 photo_roots=photo_roots, title=title, settings=settings,
+                 clusters=read_clusters(clusters_tsv, photos_tsv) if clusters_tsv else None,
+                 cull=cull)

@@ -103,6 +103,25 @@ export class PhotoData {
     })));
   }
 
+  // The clusters panel's data (data/clusters.json), fetched once on first use; a failure may be retried.
+  loadClusters() {
+    if (!this.clustersRequest) {
+      this.clustersRequest = fetchOk('data/clusters.json', 'json');
+      this.clustersRequest.catch(() => { this.clustersRequest = null; });
+    }
+    return this.clustersRequest;
+  }
+
+  // The place names of the clusters (data/places.json), fetched once the first tiles are in.
+  loadPlaces() {
+    return fetchOk('data/places.json', 'json');
+  }
+
+  // Ids of the clusters' photos that are not on the map (only the clusters CSV export needs them).
+  loadClusterMembers() {
+    return fetchOk('data/cluster_members.json', 'json');
+  }
+
   // Photo index of an id, or -1: the id's city (its first path segment) narrows the chunks read.
   async findId(id) {
     const city = this.cities.find((c) => id.startsWith(c.name + '/'));

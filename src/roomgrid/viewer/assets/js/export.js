@@ -9,7 +9,21 @@ export function excludeLine(id) {
   return id.replace(/[[*?]/g, (c) => '[' + c + ']').replace(/#/g, '?');
 }
 
-export function createExport(config, data, selection, status) {
+// Saves text as a file named `name`, made in the page.
+export function download(name, type, text) {
+  const url = URL.createObjectURL(new Blob([text], { type: type }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+// onLabelled({name, file}) is told of each selection saved as labels, a group the clusters panel's
+// config can name and drop.
+export function createExport(config, data, selection, status, onLabelled) {
   const byId = (id) => document.getElementById(id);
 
   async function selectedPhotos() {
@@ -24,17 +38,6 @@ export function createExport(config, data, selection, status) {
       status('Could not load the ids: ' + error.message);
       return null;
     }
-  }
-
-  function download(name, type, text) {
-    const url = URL.createObjectURL(new Blob([text], { type: type }));
-    const link = document.createElement('a');
-    link.href = url;
-    link.download = name;
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
   }
 
   function cellOf(photo) {
@@ -72,5 +75,6 @@ export function createExport(config, data, selection, status) {
     if (photos === null) return;
     const lines = ['id,class'].concat(photos.map((p) => csvField(p.id) + ',' + csvField(label)));
     download('labels.csv', 'text/csv', lines.join('\n') + '\n');
+    if (onLabelled) onLabelled({ name: label, file: 'labels.csv' });
   });
 }

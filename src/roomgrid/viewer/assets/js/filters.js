@@ -119,6 +119,11 @@ export function createFilters(data, onChange) {
     }
     apply();
   });
+  // The clusters panel filters to one cluster (null: none) as if it had been typed.
+  result.setCluster = (number) => {
+    byId('filter-cluster').value = number === null ? '' : String(number);
+    apply();
+  };
   apply();
   return result;
 }

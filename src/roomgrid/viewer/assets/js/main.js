@@ -9,6 +9,7 @@ import { createSearch } from './search.js';
 import { createSelection } from './selection.js';
 import { createExport } from './export.js';
 import { createKeyboard } from './keyboard.js';
+import { createClusters } from './clusters.js';
 import { formatNumber, option, safeDecode } from './text.js';
 
 const config = JSON.parse(document.getElementById('map-config').textContent);
@@ -72,7 +73,7 @@ function showHeader(data) {
 function start(data) {
   const hover = cellMarker(view, 'hover-cell', '#ffffff');
   const opened = cellMarker(view, 'selected-cell', '#ffd400');
-  const overlayState = { filterActive: false, match: null, selected: null, selectedCount: 0 };
+  const overlayState = { filterActive: false, match: null, selected: null, selectedCount: 0, cluster: -1 };
   let overlay = null;
   const redraw = () => { if (overlay !== null) overlay.redraw(); };
   let openCell = -1;
@@ -111,7 +112,25 @@ function start(data) {
   overlayState.selected = selection.selected;
   overlay = createOverlay(view, data, overlayState);
   const search = createSearch(data, (index) => open(index, 'jump'));
-  createExport(config, data, selection, status);
+  let group = null; // the last selection saved as labels: a named group for the cull config
+  let clusters = null;
+  createExport(config, data, selection, status, (saved) => {
+    group = saved;
+    if (clusters !== null) clusters.refresh();
+  });
+  clusters = createClusters(view, data, {
+    highlight(number) {
+      if (overlayState.cluster === number) return;
+      overlayState.cluster = number;
+      redraw();
+    },
+    filterTo: (number) => filter.setCluster(number),
+    status: status,
+    group: () => (group === null ? null : Object.assign({ drop: byId('label-drop').checked }, group)),
+    afterFirstPaint: (callback) => firstPaint.then(callback),
+  });
+  for (const element of document.querySelectorAll('[data-needs=clusters]')) element.hidden = clusters === null;
+  byId('label-drop').addEventListener('change', () => { if (clusters !== null) clusters.refresh(); });
   createKeyboard(view, data, { open: (index) => open(index, 'pan'), close: close, focused: () => openCell });
 
   map.on('click', (event) => {
@@ -145,15 +164,22 @@ function start(data) {
   showHeader(data);
   Object.assign(window.roomgrid, {
     data: data, open: open, close: close, filter: filter, selection: selection, search: search,
+    clusters: clusters,
   });
   return openFromHash();
 }
 
 createMinimap();
+// Resolves once the first tiles have painted: what is not needed to use the page waits for it.
+const firstPaint = new Promise((resolve) => view.tiles.once('load', resolve));
 const ready = loadData()
   .then(start)
   .catch((error) => status('The photo data could not be loaded (' + error.message + '); the map shows tiles only.'))
-  .finally(() => { document.body.dataset.ready = 'true'; });
+  .finally(() => {
+    // What is fetched after this mark (place names, the clusters panel) is not the first load.
+    performance.mark('roomgrid-ready');
+    document.body.dataset.ready = 'true';
+  });
 
 // A handle for debugging from the console and for the browser tests.
 window.roomgrid = { map: map, config: config, view: view, ready: ready };

@@ -15,7 +15,7 @@ export function createMap(config) {
   const toLatLng = (x, y) => map.unproject([x, y], maxZoom);
   const bounds = L.latLngBounds(toLatLng(0, config.height), toLatLng(config.width, 0));
   map.setMaxBounds(bounds.pad(0.25));
-  L.tileLayer(config.tile_url, {
+  const tiles = L.tileLayer(config.tile_url, {
     tileSize: config.tile_px,
     bounds: bounds, // no tile outside the map is ever requested
     noWrap: true,
@@ -28,6 +28,7 @@ export function createMap(config) {
   const cell = config.cell_px;
   return {
     map: map,
+    tiles: tiles,
     config: config,
     bounds: bounds,
     toLatLng: toLatLng,

@@ -1,4 +1,5 @@
-// A canvas layer over the tiles: photos outside the filter are dimmed, selected photos tinted.
+// A canvas layer over the tiles: photos outside the filter (or, while a cluster is hovered in the
+// clusters panel, outside that cluster) are dimmed, selected photos tinted.
 // Each canvas tile paints one pixel per cell into a small image and scales it up unsmoothed, so
 // the cost of a tile is the number of cells it covers, whatever the zoom.
 
@@ -7,6 +8,7 @@ const SELECTED = [40, 140, 255, 120];
 // When a cell is drawn smaller than this many screen pixels, matches are tinted to stay visible.
 const SMALL_CELL_PX = 6;
 const MATCH_SMALL = [255, 212, 0, 150];
+const CLUSTER_SMALL = [0, 230, 255, 170];
 
 export function createOverlay(view, data, state) {
   const config = view.config;
@@ -24,7 +26,9 @@ export function createOverlay(view, data, state) {
   });
 
   function paint(canvas, coords) {
-    if (!state.filterActive && state.selectedCount === 0) return;
+    const hovered = state.cluster >= 0;
+    if (!state.filterActive && state.selectedCount === 0 && !hovered) return;
+    const clusters = data.columns.cluster;
     // The tile's extent in deepest-zoom pixels, then in cells.
     const size = config.tile_px * Math.pow(2, config.max_zoom - coords.z);
     const left = coords.x * size;
@@ -46,6 +50,7 @@ export function createOverlay(view, data, state) {
         if (photo < 0) continue;
         let colour = null;
         if (state.selected[photo]) colour = SELECTED;
+        else if (hovered) colour = clusters[photo] === state.cluster ? (small ? CLUSTER_SMALL : null) : DIM;
         else if (state.filterActive) colour = state.match[photo] ? (small ? MATCH_SMALL : null) : DIM;
         if (colour === null) continue;
         const at = 4 * ((r - r0) * width + (c - c0));

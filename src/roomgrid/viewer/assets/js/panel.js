@@ -1,6 +1,28 @@
 // The side panel for the open photo: the photo, its listing, and look-alikes that fly to their cell.
 import { formatNumber, setText, webUrl } from './text.js';
 
+// A photo's cell cut from the deepest tiles, for photos whose source file cannot be shown.
+export function cellCrop(config, data, index) {
+  const crop = document.createElement('div');
+  crop.className = 'tile-crop';
+  const cellNumber = data.cellOf[index];
+  const left = (cellNumber % config.cols) * config.cell_px;
+  const top = Math.floor(cellNumber / config.cols) * config.cell_px;
+  const size = config.tile_px;
+  for (let tx = Math.floor(left / size); tx * size < left + config.cell_px; tx++) {
+    for (let ty = Math.floor(top / size); ty * size < top + config.cell_px; ty++) {
+      const img = document.createElement('img');
+      img.src = config.tile_url.replace('{z}', config.max_zoom).replace('{x}', tx).replace('{y}', ty);
+      img.alt = '';
+      img.style.width = (100 * size / config.cell_px) + '%';
+      img.style.left = (100 * (tx * size - left) / config.cell_px) + '%';
+      img.style.top = (100 * (ty * size - top) / config.cell_px) + '%';
+      crop.appendChild(img);
+    }
+  }
+  return crop;
+}
+
 export function createPanel(view, data, onChoose) {
   const byId = (id) => document.getElementById(id);
   const panel = byId('panel');
@@ -11,27 +33,7 @@ export function createPanel(view, data, onChoose) {
   let shown = 0; // request counter: a slow chunk never overwrites a later photo
   let shownIndex = -1;
 
-  // The photo's cell cut from the deepest tiles, for photos whose source file cannot be shown.
-  function tileCrop(index) {
-    const crop = document.createElement('div');
-    crop.className = 'tile-crop';
-    const cellNumber = data.cellOf[index];
-    const left = (cellNumber % config.cols) * config.cell_px;
-    const top = Math.floor(cellNumber / config.cols) * config.cell_px;
-    const size = config.tile_px;
-    for (let tx = Math.floor(left / size); tx * size < left + config.cell_px; tx++) {
-      for (let ty = Math.floor(top / size); ty * size < top + config.cell_px; ty++) {
-        const img = document.createElement('img');
-        img.src = config.tile_url.replace('{z}', config.max_zoom).replace('{x}', tx).replace('{y}', ty);
-        img.alt = '';
-        img.style.width = (100 * size / config.cell_px) + '%';
-        img.style.left = (100 * (tx * size - left) / config.cell_px) + '%';
-        img.style.top = (100 * (ty * size - top) / config.cell_px) + '%';
-        crop.appendChild(img);
-      }
-    }
-    return crop;
-  }
+  const tileCrop = (index) => cellCrop(config, data, index);
 
   function photoElement(photo, alt) {
     if (photo.file === null) return tileCrop(photo.index);
