@@ -461,3 +461,14 @@ def test_readme_states_how_many_central_photos_the_panel_shows():
     claimed = re.search(r"listing every cluster with its (\d+) photos nearest the\s+centre", readme)
     assert claimed and int(claimed.group(1)) == CENTRAL_PHOTOS
 
+
+def test_readme_states_the_zip_exports_limits():
+    from workflow_helpers import REPO
+
+    script = (REPO / "src/roomgrid/viewer/assets/js/ziparchive.js").read_text()
+    limits = re.search(r"LIMITS = \{ bytes: ([\d.e]+), photos: (\d+) \}", script)
+    claimed = re.search(r"Past ([\d,]+) photos or an estimated (\d+) MB", " ".join(
+        (REPO / "README.md").read_text().split()))
+    assert limits and claimed
+    assert int(claimed.group(1).replace(",", "")) == int(limits.group(2))
+    assert int(claimed.group(2)) * 1e6 == float(limits.group(1))

@@ -71,7 +71,7 @@ MISSING_U16 = 65535
 # Page scripts, one per concern, loaded as ES modules from js/ (main.js imports the rest).
 SCRIPTS = ("main.js", "data.js", "map.js", "overlay.js", "panel.js", "filters.js", "search.js",
            "selection.js", "export.js", "keyboard.js", "text.js", "clusters.js", "placenames.js",
-           "cullconfig.js")
+           "cullconfig.js", "ziparchive.js")
 # The files of the client-zip package the page's ZIP export imports (from lib/client-zip/).
 CLIENT_ZIP_FILES = ("index.js", "LICENSE.txt")
 # Photos shown per cluster in the clusters panel (the nearest its centre, as in the report).
