@@ -25,7 +25,7 @@ lint: setup
 	$(BIN)/snakemake --lint --directory .test --configfile $(TEST_CONFIG)
 	$(BIN)/snakemake -n --quiet --directory .test --configfile $(TEST_CONFIG)
 
-setup: $(VENV)/.installed node_modules/leaflet/dist/leaflet.js
+setup: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,8 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[cnn,test,cluster,imagemagick]"
 	touch $@
 
-node_modules/leaflet/dist/leaflet.js: package.json package-lock.json
+# Every front-end library of the lock file (Leaflet, client-zip), installed by one npm ci.
+node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 

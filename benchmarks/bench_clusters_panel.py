@@ -70,7 +70,8 @@ def main(argv=None) -> None:
             # CPU seconds of this process: on a shared machine wall time mostly measures the others.
             start = time.process_time()
             build_viewer(grid, photos, neighbours, out, geometry=geometry, leaflet_dir=leaflet,
-                         photo_roots=None, **extra)
+                         client_zip_dir=REPO / "node_modules/client-zip", photo_roots=None,
+                         **extra)
             seconds = time.process_time() - start
             data = out / "data"
             first = (data / "index.json").stat().st_size + (data / "grid.bin").stat().st_size

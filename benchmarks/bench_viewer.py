@@ -72,7 +72,8 @@ def build_synthetic(n: int, folder: Path) -> Path:
     geometry = TileGeometry(rows, cols, size, 256)
     render_tiles(grid, thumbs, viewer / "tiles", cell_px=size, shape=(rows, cols), n_jobs=2)
     build_viewer(grid, photos, neighbours, viewer, geometry=geometry,
-                 leaflet_dir=REPO / "node_modules/leaflet/dist", photo_roots=None)
+                 leaflet_dir=REPO / "node_modules/leaflet/dist",
+                 client_zip_dir=REPO / "node_modules/client-zip", photo_roots=None)
     return viewer
 
 

@@ -11,9 +11,17 @@ import pandas as pd
 import pytest
 
 from roomgrid.viewer.tiles import TileGeometry
-from roomgrid.viewer.page import SCRIPTS, build_viewer
+from roomgrid.viewer.page import CLIENT_ZIP_FILES, SCRIPTS, build_viewer
 
 GEOMETRY = TileGeometry(rows=3, cols=4, cell_px=128, tile_px=256)
+
+
+def fake_client_zip(folder):
+    """Stand-in files for node_modules/client-zip (the page loads them only to export a ZIP)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in CLIENT_ZIP_FILES:
+        (folder / name).write_text(f"/* client-zip {name} */")
+    return folder
 
 
 @pytest.fixture
@@ -53,12 +61,14 @@ def inputs(tmp_path):
     (leaflet / "leaflet.js").write_text("/* leaflet */")
     (leaflet / "leaflet.css").write_text("/* css */")
     (leaflet / "images" / "marker-icon.png").write_bytes(b"png")
+    fake_client_zip(tmp_path / "node_modules" / "client-zip")
     return grid, photos, neighbours, roots, leaflet
 
 
 def build(inputs, out_dir, photo_roots="default", title="roomgrid"):
     grid, photos, neighbours, roots, leaflet = inputs
     build_viewer(grid, photos, neighbours, out_dir, geometry=GEOMETRY, leaflet_dir=leaflet,
+                 client_zip_dir=leaflet.parents[1] / "client-zip",
                  photo_roots=roots if photo_roots == "default" else photo_roots, title=title)
 
 
@@ -99,8 +109,10 @@ def test_writes_every_viewer_file_and_leaves_tiles_alone(inputs, tmp_path):
     build(inputs, out)
     for name in ("index.html", "style.css", "data/index.json", "data/grid.bin",
                  "data/chunks/0.json", "lib/leaflet/leaflet.js", "lib/leaflet/leaflet.css",
-                 "lib/leaflet/images/marker-icon.png", *(f"js/{name}" for name in SCRIPTS)):
+                 "lib/leaflet/images/marker-icon.png", "lib/client-zip/index.js",
+                 "lib/client-zip/LICENSE.txt", *(f"js/{name}" for name in SCRIPTS)):
         assert (out / name).is_file(), name
+    assert (out / "lib/client-zip/index.js").read_text() == "/* client-zip index.js */"
     assert not (out / "data" / "map.json").exists()
     assert (out / "tiles" / "0" / "0" / "0.jpg").read_bytes() == b"tile"
     assert not [p for p in out.rglob(".*")]  # no temporary leftovers
@@ -253,7 +265,8 @@ def test_first_paint_data_is_small_per_photo(tmp_path):
     clusters = photos[["id", "cluster"]].assign(
         centrality=photos.groupby("cluster").cumcount(), city=cities, path=None)
     build_viewer(grid, photos, neighbours, tmp_path / "viewer", geometry=geometry,
-                 leaflet_dir=leaflet, photo_roots=None, clusters=clusters,
+                 leaflet_dir=leaflet, client_zip_dir=fake_client_zip(tmp_path / "client-zip"),
+                 photo_roots=None, clusters=clusters,
                  cull={"cluster_labels": {3: "floorplan"}, "drop": ["floorplan"]})
     data = tmp_path / "viewer" / "data"
     first = (data / "index.json").stat().st_size + (data / "grid.bin").stat().st_size
@@ -297,10 +310,31 @@ def test_without_photo_roots_no_links_and_no_files(inputs, tmp_path):
 
 
 def test_missing_leaflet_is_a_clear_error(inputs, tmp_path):
-    grid, photos, neighbours, roots, _ = inputs
+    grid, photos, neighbours, roots, leaflet = inputs
     with pytest.raises(FileNotFoundError, match="npm ci"):
         build_viewer(grid, photos, neighbours, tmp_path / "viewer", geometry=GEOMETRY,
-                     leaflet_dir=tmp_path / "nowhere", photo_roots=roots)
+                     leaflet_dir=tmp_path / "nowhere", client_zip_dir=tmp_path / "nowhere",
+                     photo_roots=roots)
+    # Leaflet there, client-zip not (a checkout installed before the ZIP export came).
+    with pytest.raises(FileNotFoundError, match="npm ci.*client-zip"):
+        build_viewer(grid, photos, neighbours, tmp_path / "viewer", geometry=GEOMETRY,
+                     leaflet_dir=leaflet, client_zip_dir=tmp_path / "nowhere", photo_roots=roots)
+    assert not (tmp_path / "viewer" / "data").exists()  # nothing half-built
+
+
+def test_chunks_give_the_size_of_every_file_the_page_can_fetch(inputs, tmp_path):
+    grid, photos, neighbours, roots, leaflet = inputs
+    (roots["denver"] / "1.jpg").write_bytes(b"x" * 12345)
+    (roots["boston"] / "b.jpg").unlink()  # gone before the build: its size is not known
+    build(inputs, tmp_path / "viewer")
+    _, _, chunks = read_data(tmp_path / "viewer")
+    sizes = {photo_id: size for chunk in chunks for photo_id, size in zip(chunk["ids"], chunk["bytes"])}
+    assert sizes == {"boston/a.jpg": 10, "boston/b.jpg": None, "denver/sub/1.jpg": 10,
+                     "denver/1.jpg": 12345,
+                     "boston/c.jpg": None}  # outside boston's folder: the page cannot fetch it
+    # Without photo folders no file is served, and the chunks carry no sizes.
+    build(inputs, tmp_path / "bare", photo_roots=None)
+    assert all("bytes" not in chunk for chunk in read_data(tmp_path / "bare")[2])
 
 
 def cluster_map(tmp_path):
@@ -346,7 +380,8 @@ def test_clusters_data_lists_every_cluster_with_its_central_photos_and_region(tm
     grid, photos, clusters, geometry, leaflet, root = cluster_map(tmp_path)
     out = tmp_path / "viewer"
     build_viewer(grid, photos, pd.DataFrame({"id": [], "neighbours": []}), out, geometry=geometry,
-                 leaflet_dir=leaflet, photo_roots={"boston": root}, clusters=clusters,
+                 leaflet_dir=leaflet, client_zip_dir=fake_client_zip(tmp_path / "client-zip"),
+                 photo_roots={"boston": root}, clusters=clusters,
                  cull={"cluster_labels": {1: "kitchen", 3: "floorplan"}, "drop": ["floorplan"],
                        "labels_csv": None})
     index, columns, chunks = read_data(out)
@@ -425,3 +460,15 @@ def test_readme_states_how_many_central_photos_the_panel_shows():
     readme = (REPO / "README.md").read_text()
     claimed = re.search(r"listing every cluster with its (\d+) photos nearest the\s+centre", readme)
     assert claimed and int(claimed.group(1)) == CENTRAL_PHOTOS
+
+
+def test_readme_states_the_zip_exports_limits():
+    from workflow_helpers import REPO
+
+    script = (REPO / "src/roomgrid/viewer/assets/js/ziparchive.js").read_text()
+    limits = re.search(r"LIMITS = \{ bytes: ([\d.e]+), photos: (\d+) \}", script)
+    claimed = re.search(r"Past ([\d,]+) photos or an estimated (\d+) MB", " ".join(
+        (REPO / "README.md").read_text().split()))
+    assert limits and claimed
+    assert int(claimed.group(1).replace(",", "")) == int(limits.group(2))
+    assert int(claimed.group(2)) * 1e6 == float(limits.group(1))

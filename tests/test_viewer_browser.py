@@ -1,5 +1,5 @@
 """The built viewer in headless Chromium: tiles, clicks, the panel, neighbours, the hash, filters,
-search, selection exports and hostile strings.
+search, selection exports (the ZIP of originals too) and hostile strings.
 
 Needs Debian's Chromium at /usr/bin/chromium (driven by Playwright for Python, never a browser
 that Playwright downloads) and Leaflet in node_modules (``npm ci`` at the repo root).
@@ -14,6 +14,7 @@ import json
 import http.server
 import re
 import threading
+import zipfile
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
@@ -31,9 +32,12 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 LEAFLET = Path(__file__).resolve().parents[1] / "node_modules" / "leaflet" / "dist"
+CLIENT_ZIP = Path(__file__).resolve().parents[1] / "node_modules" / "client-zip"
 GEOMETRY = TileGeometry(rows=5, cols=6, cell_px=128, tile_px=256)  # 768 x 640 px, zoom 0..2
 TILE_PATH = re.compile(r"/tiles/(\d+)/(\d+)/(\d+)\.jpg$")
 HOSTILE_TITLE = '<script>window.injected=1</script><img src=x onerror="window.injected=2">Cosy'
+# A title that only quoting keeps in one CSV field.
+CSV_TITLE = 'Sunny, "quiet" loft\r\nnear the park\rsay ""hi"", then\n, more'
 # The build's cull settings: cluster 2 is named and dropped, bathrooms (from a labels folder) too.
 CULL = {"cluster_labels": {2: "kitchen"}, "drop": ["kitchen", "bathroom"], "labels_csv": None}
 
@@ -90,6 +94,7 @@ def site(tmp_path_factory):
     hostile = cells.index((2, 4))
     photos.loc[hostile, "title"] = HOSTILE_TITLE
     photos.loc[hostile, "listing_url"] = "javascript:window.injected=3"
+    photos.loc[cells.index((1, 1)), "title"] = CSV_TITLE
     # Neighbours: the next three photos in grid order.
     neighbours = pd.DataFrame({"id": ids, "neighbours": [
         " ".join(ids[(i + k) % len(ids)] for k in (1, 2, 3)) for i in range(len(ids))]})
@@ -105,16 +110,17 @@ def site(tmp_path_factory):
     first = [len(clusters) - 1, *range(len(clusters) - 1)]  # the photo off the map, then in order
     clusters["centrality"] = clusters.loc[first].groupby("cluster").cumcount().reindex(clusters.index)
 
-    if not LEAFLET.is_dir():
-        pytest.fail(f"{LEAFLET} is missing: run `npm ci` at the repo root")
+    for folder in (LEAFLET, CLIENT_ZIP):
+        if not folder.is_dir():
+            pytest.fail(f"{folder} is missing: run `npm ci` at the repo root")
     viewer = root / "viewer"
     render_tiles(grid, thumbs, viewer / "tiles", cell_px=128, shape=(5, 6))
     roots = {"boston": root / "src/boston", "denver": root / "src/denver"}
     build_viewer(grid, photos, neighbours, viewer, geometry=GEOMETRY, leaflet_dir=LEAFLET,
-                 photo_roots=roots, clusters=clusters, cull=CULL)
+                 client_zip_dir=CLIENT_ZIP, photo_roots=roots, clusters=clusters, cull=CULL)
     # The same map built without clusters (clusters.k: 0), served from plain/.
     build_viewer(grid, photos.assign(cluster=-1), neighbours, viewer / "plain", geometry=GEOMETRY,
-                 leaflet_dir=LEAFLET, photo_roots=roots)
+                 leaflet_dir=LEAFLET, client_zip_dir=CLIENT_ZIP, photo_roots=roots)
     (viewer / "plain" / "tiles").symlink_to(viewer / "tiles")
     (root / "src/denver/0-4.jpg").unlink()  # a photo deleted after the build
 
@@ -812,3 +818,190 @@ def test_the_cull_config_reads_back_as_written_whatever_the_class_names(page, si
         group = [name] if name not in ("", "floorplan") else []
         assert cull["drop"] == ["kitchen", "pool", "floorplan", *group], name
         assert cull.get("labels_csv") == ("labels.csv" if name else None)
+
+
+# --- the ZIP of the selected originals -----------------------------------------------------------
+
+# Without the File System Access API (Firefox, Safari): the ZIP comes as a Blob download.
+NO_SAVE_PICKER = "delete window.showSaveFilePicker;"
+
+
+def shift_click(page, cells) -> None:
+    page.keyboard.down("Shift")
+    for cell in cells:
+        click_cell(page, *cell)
+    page.keyboard.up("Shift")
+    page.wait_for_function(f"document.getElementById('selection-count').textContent === "
+                           f"'{len(cells)} selected'")
+
+
+def source_file(site, photo_id) -> Path:
+    return Path(site["photos"].set_index("id").loc[photo_id, "path"])
+
+
+def test_zip_holds_the_selected_originals_their_listings_and_what_is_missing(page, site, tmp_path):
+    page.add_init_script(NO_SAVE_PICKER)
+    open_viewer(page, site)
+    show_whole_map(page)
+    ids, cells, photos = site["ids"], site["cells"], site["photos"]
+    # A rectangle over denver's top corner (its photo 0-4 was deleted after the build), then the
+    # photo with the CSV-hostile title, the hostile one, and the photo outside denver's folder.
+    page.check("input[name=mode][value=rectangle]")
+    page.mouse.move(*cell_centre(page, 0, 3))
+    page.mouse.down()
+    page.mouse.move(*cell_centre(page, 1, 5), steps=6)
+    page.mouse.up()
+    page.check("input[name=mode][value=pan]")
+    chosen = [(0, 3), (0, 4), (1, 3), (1, 4), (1, 5), (1, 1), (2, 4), (4, 5)]
+    page.keyboard.down("Shift")
+    for cell in chosen[5:]:
+        click_cell(page, *cell)
+    page.keyboard.up("Shift")
+    page.wait_for_function(f"document.getElementById('selection-count').textContent === "
+                           f"'{len(chosen)} selected'")
+    with page.expect_download() as info:
+        page.click("#export-zip")
+    assert info.value.suggested_filename == "photos.zip"
+    selected = {ids[cells.index(cell)] for cell in chosen}
+    missing = {"denver/0-4.jpg": "not found (HTTP 404)",
+               "denver/elsewhere.jpg": "outside its city's photo folder"}
+    with zipfile.ZipFile(info.value.path()) as archive:
+        assert archive.testzip() is None
+        names = archive.namelist()
+        assert sorted(names) == sorted((selected - set(missing)) | {"metadata.csv", "missing.txt"})
+        for photo_id in selected - set(missing):  # the files themselves, not re-encoded
+            assert archive.read(photo_id) == source_file(site, photo_id).read_bytes(), photo_id
+        metadata = archive.read("metadata.csv")
+        lost = archive.read("missing.txt").decode()
+    lines = lost.splitlines()
+    assert lines[0] == "id\treason" and len(lines) == 1 + len(missing)
+    reasons = dict(line.split("\t") for line in lines[1:])
+    assert set(reasons) == set(missing)
+    for photo_id, reason in missing.items():
+        assert reason in reasons[photo_id], reasons[photo_id]
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Saved')")
+    assert "2 could not be fetched, listed in missing.txt" in page.locator("#status").inner_text()
+
+    # One row per photo, read back alike by pandas and csv, with the listing's own values.
+    table = pd.read_csv(io.BytesIO(metadata), dtype=str, keep_default_na=False)
+    rows = list(csv.DictReader(io.StringIO(metadata.decode(), newline="")))
+    assert table.to_dict("records") == rows
+    assert list(table.columns) == ["id", "city", "file", "url", "title", "price", "bedrooms",
+                                   "sqft", "neighbourhood", "posted", "post_id", "row", "col",
+                                   "bin", "predicted_class", "predicted_probability", "cluster",
+                                   "label"]
+    assert sorted(table["id"]) == sorted(selected)
+    expected = photos.set_index("id")
+    for row in rows:
+        photo = expected.loc[row["id"]]
+        r, c = cells[ids.index(row["id"])]
+        assert row["file"] == ("" if row["id"] in missing else row["id"])
+        assert (row["city"], row["url"], row["title"], row["neighbourhood"], row["posted"],
+                row["post_id"]) == (photo["city"], photo["listing_url"], photo["title"],
+                                    photo["neighbourhood"], photo["posted"], photo["post_id"])
+        assert [int(row[k]) for k in ("price", "bedrooms", "sqft", "row", "col", "cluster")] == [
+            photo["price"], photo["bedrooms"], photo["sqft"], r, c, photo["cluster"]]
+        assert (row["bin"], row["predicted_class"], row["label"]) == (
+            photo["bin"], photo["predicted_class"], "")
+        assert float(row["predicted_probability"]) == pytest.approx(photo["predicted_probability"])
+    titles = set(table["title"])
+    assert CSV_TITLE in titles and HOSTILE_TITLE in titles
+
+
+def test_where_the_browser_can_write_a_file_the_zip_streams_into_it(page, site):
+    """Chromium's save picker cannot be driven headless: a stand-in hands the page a file whose
+    writable stream keeps what it is given, so the bytes the page pipes into it can be read."""
+    page.add_init_script("""
+        window.saved = { chunks: [], closed: false, options: null };
+        window.showSaveFilePicker = async (options) => {
+            window.saved.options = options;
+            return { createWritable: async () => new WritableStream({
+                write(chunk) { window.saved.chunks.push(new Uint8Array(chunk)); },
+                close() { window.saved.closed = true; },
+            }) };
+        };""")
+    downloads = []
+    page.on("download", lambda download: downloads.append(download))
+    open_viewer(page, site)
+    show_whole_map(page)
+    ids, cells = site["ids"], site["cells"]
+    chosen = [(0, 0), (3, 3), (4, 1)]
+    shift_click(page, chosen)
+    page.click("#export-zip")
+    page.wait_for_function("window.saved.closed")
+    assert page.evaluate("window.saved.options.suggestedName") == "photos.zip"
+    data = bytes(page.evaluate("[].concat(...window.saved.chunks.map((c) => Array.from(c)))"))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert sorted(archive.namelist()) == sorted([ids[cells.index(c)] for c in chosen] +
+                                                    ["metadata.csv"])  # nothing missing
+        for cell in chosen:
+            photo_id = ids[cells.index(cell)]
+            assert archive.read(photo_id) == source_file(site, photo_id).read_bytes()
+    assert downloads == []
+
+
+def test_a_large_zip_says_how_big_it_will_be_and_waits_to_be_asked(page, site):
+    page.add_init_script(NO_SAVE_PICKER)
+    downloads = []
+    page.on("download", lambda download: downloads.append(download))
+    open_viewer(page, site)
+    show_whole_map(page)
+    ids, cells = site["ids"], site["cells"]
+    chosen = [(0, 0), (0, 1), (2, 2)]
+    shift_click(page, chosen)
+    # Limits low enough for three small photos: past the count, nothing starts before a yes.
+    page.evaluate("Object.assign(window.roomgrid.zip.limits, { photos: 2 })")
+    page.click("#export-zip")
+    notice = page.locator("#zip-notice")
+    notice.wait_for(state="visible")
+    text = notice.inner_text()
+    assert "The ZIP of 3 original photos will be about" in text
+    assert "cannot write straight to a file" in text  # said where the ZIP is held in memory
+    page.click("#zip-cancel")
+    notice.wait_for(state="hidden")
+    page.wait_for_timeout(500)
+    assert downloads == []
+    # Past the size: the estimate comes from the file sizes the build recorded.
+    page.evaluate("Object.assign(window.roomgrid.zip.limits, { photos: 2000, bytes: 1000 })")
+    page.click("#export-zip")
+    notice.wait_for(state="visible")
+    stated = re.search(r"about ([\d.]+) kB", notice.inner_text())
+    assert stated, notice.inner_text()
+    with page.expect_download() as info:
+        page.click("#zip-start")
+    actual = Path(info.value.path()).stat().st_size
+    with zipfile.ZipFile(info.value.path()) as archive:
+        assert sorted(archive.namelist()) == sorted([ids[cells.index(c)] for c in chosen] +
+                                                    ["metadata.csv"])
+    photos_bytes = sum(source_file(site, ids[cells.index(c)]).stat().st_size for c in chosen)
+    # The photos and their ZIP headers; metadata.csv (a few hundred bytes here) is left out.
+    assert float(stated.group(1)) * 1000 == pytest.approx(actual, rel=0.1)
+    assert float(stated.group(1)) * 1000 >= photos_bytes
+    # Under both limits the export starts at once.
+    page.evaluate("Object.assign(window.roomgrid.zip.limits, { photos: 2000, bytes: 500e6 })")
+    with page.expect_download():
+        page.click("#export-zip")
+    assert notice.is_hidden()
+
+
+def test_cancelling_a_zip_stops_it_and_saves_nothing(page, site):
+    page.add_init_script(NO_SAVE_PICKER)
+    held = []  # the photo requests, left unanswered until the export is cancelled
+    page.route(re.compile(r".*/photos/.*"), lambda route: held.append(route))
+    downloads = []
+    page.on("download", lambda download: downloads.append(download))
+    open_viewer(page, site)
+    show_whole_map(page)
+    shift_click(page, [(0, 0), (0, 1)])
+    page.click("#export-zip")
+    page.wait_for_function("document.getElementById('zip-notice-text').textContent"
+                           ".startsWith('Writing photos.zip: 0 of 2 photos')")
+    assert page.locator("#export-zip").is_disabled()
+    page.click("#zip-cancel")
+    page.wait_for_function("document.getElementById('status').textContent === 'ZIP export cancelled.'")
+    assert page.locator("#zip-notice").is_hidden() and page.locator("#export-zip").is_enabled()
+    assert held, "no photo was asked for"
+    for route in held:
+        route.continue_()
+    page.wait_for_timeout(500)
+    assert downloads == []

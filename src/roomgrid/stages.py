@@ -227,7 +227,8 @@ def build_viewer(job) -> None:
     p = job.params
     run_viewer(job.input.cells, job.input.facts, job.input.photos, job.input.neighbours,
                job.output.page, cell_px=p.cell_px, tile_px=p.tile_px, title=p.title,
-               leaflet_dir=p.leaflet_dir, photo_roots=p.city_dirs,
+               leaflet_dir=p.leaflet_dir, client_zip_dir=p.client_zip_dir,
+               photo_roots=p.city_dirs,
                clusters_tsv=job.input.clusters or None, cull=p.cull)
 
 

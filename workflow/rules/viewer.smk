@@ -1,6 +1,7 @@
 # The slippy map: a JPEG tile pyramid and the static Leaflet page that shows it.
 
 LEAFLET_DIR = os.path.join(workflow.basedir, "node_modules/leaflet/dist")
+CLIENT_ZIP_DIR = os.path.join(workflow.basedir, "node_modules/client-zip")
 
 
 rule build_viewer:
@@ -10,6 +11,8 @@ rule build_viewer:
         photos="results/selection/photos.tsv",
         neighbours="results/embedding/neighbours.tsv",
         leaflet=ancient(os.path.join(LEAFLET_DIR, "leaflet.js")),
+        # the ZIP export of the selected originals
+        client_zip=ancient(os.path.join(CLIENT_ZIP_DIR, "index.js")),
         # the clusters panel and place names (none when clusters.k is 0)
         clusters="results/clusters/clusters.tsv" if CLUSTERING else [],
     output:
@@ -32,6 +35,7 @@ rule build_viewer:
         tile_px=config["tiles"]["tile_px"],
         title=config["viewer"]["title"],
         leaflet_dir=lambda wildcards, input: os.path.dirname(input.leaflet),
+        client_zip_dir=lambda wildcards, input: os.path.dirname(input.client_zip),
         # the names and dropped types the clusters panel starts from and writes back
         cull={key: CULL[key] for key in ("cluster_labels", "drop", "labels_csv")},
     script:

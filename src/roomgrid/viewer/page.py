@@ -17,7 +17,8 @@ The data is split by when the page needs it, so that 125,000 photos stay cheap t
 ``data/chunks/<n>.json``
     Everything else for a run of photos, fetched when a click, a search or an export needs it:
     ids, each listing's fields once, the photo -> listing index, look-alikes, photo files that do
-    not follow the ``photos/<id>`` rule, and the classifier's probability.
+    not follow the ``photos/<id>`` rule, the classifier's probability and the byte size of each
+    photo's file (what the ZIP export of originals estimates its size from).
 ``data/places.json`` (this and the next two only when the build has k-means clusters)
     The place names on the map, fetched once the first tiles have painted: per cluster with photos
     on the map, its name, dominant predicted type and the cell its name is written on.
@@ -70,14 +71,16 @@ MISSING_U16 = 65535
 # Page scripts, one per concern, loaded as ES modules from js/ (main.js imports the rest).
 SCRIPTS = ("main.js", "data.js", "map.js", "overlay.js", "panel.js", "filters.js", "search.js",
            "selection.js", "export.js", "keyboard.js", "text.js", "clusters.js", "placenames.js",
-           "cullconfig.js")
+           "cullconfig.js", "ziparchive.js")
+# The files of the client-zip package the page's ZIP export imports (from lib/client-zip/).
+CLIENT_ZIP_FILES = ("index.js", "LICENSE.txt")
 # Photos shown per cluster in the clusters panel (the nearest its centre, as in the report).
 CENTRAL_PHOTOS = 4
 
 
 def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFrame,
                  out_dir: os.PathLike | str, *, geometry: TileGeometry,
-                 leaflet_dir: os.PathLike | str,
+                 leaflet_dir: os.PathLike | str, client_zip_dir: os.PathLike | str,
                  photo_roots: Mapping[str, os.PathLike | str] | None,
                  title: str = "roomgrid", settings: Mapping[str, object] | None = None,
                  clusters: pd.DataFrame | None = None, cull: Mapping[str, object] | None = None
@@ -85,7 +88,8 @@ def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFr
     """Write the static viewer into ``out_dir`` (its ``tiles/`` folder is left alone).
 
     Writes ``index.html``, ``style.css``, ``js/``, ``data/`` (see the module docstring),
-    ``lib/leaflet/`` (copied from ``leaflet_dir``) and ``photos/<city>`` symlinks to each city's
+    ``lib/leaflet/`` (copied from ``leaflet_dir``), ``lib/client-zip/`` (from ``client_zip_dir``)
+    and ``photos/<city>`` symlinks to each city's
     source folder, so the panel shows the original photo without copying it (``photos/`` is
     empty when there are no usable source folders). Each file or folder appears atomically.
 
@@ -106,6 +110,9 @@ def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFr
         The geometry the tiles were rendered with.
     leaflet_dir : path
         Leaflet's ``dist`` folder (``node_modules/leaflet/dist``).
+    client_zip_dir : path
+        The client-zip package (``node_modules/client-zip``): the streaming ZIP writer of the
+        selection's ZIP export, loaded only when an export starts.
     photo_roots : mapping or None
         City -> source folder of its photos. Without it (or for a photo outside its city's
         folder) the panel shows the photo's region of the deepest tiles instead.
@@ -127,6 +134,11 @@ def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFr
         if not (leaflet_dir / name).is_file():
             raise FileNotFoundError(f"{leaflet_dir / name} is missing: run `npm ci` at the repo "
                                     "root to get Leaflet into node_modules/leaflet/dist")
+    client_zip_dir = Path(client_zip_dir)
+    for name in CLIENT_ZIP_FILES:
+        if not (client_zip_dir / name).is_file():
+            raise FileNotFoundError(f"{client_zip_dir / name} is missing: run `npm ci` at the repo "
+                                    "root to get client-zip into node_modules/client-zip")
     placed, _ = grid_cells(grid, geometry)
     roots = _usable_roots(photo_roots or {}, placed["city"].unique())
     map_info = geometry.to_dict() | {"tile_url": TILE_URL, "overzoom": OVERZOOM}
@@ -164,6 +176,9 @@ def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFr
                                        encoding="utf-8")
     with atomic_directory(out_dir / "lib") as lib:
         shutil.copytree(leaflet_dir, lib / "leaflet")
+        (lib / "client-zip").mkdir()
+        for name in CLIENT_ZIP_FILES:
+            shutil.copy2(client_zip_dir / name, lib / "client-zip" / name)
     # Always replaced, so links of an earlier build never show stale photos (empty without roots).
     with atomic_directory(out_dir / "photos") as folder:
         _link_roots(roots, folder)
@@ -418,6 +433,7 @@ def _chunk(meta: pd.DataFrame, start: int, stop: int, roots: Mapping[str, Path],
         photo_listing.append(listing_of[key])
     listings = rows.iloc[listing_rows]
     files = {}
+    sizes: list[int | None] = [None] * len(rows)
     for position, (photo_id, city, path) in enumerate(zip(rows["id"], rows["city"],
                                                           _column(rows, "path"))):
         if city not in roots:
@@ -425,6 +441,8 @@ def _chunk(meta: pd.DataFrame, start: int, stop: int, roots: Mapping[str, Path],
         file = _file_under_root(path, roots[city])
         if file is None or f"{city}/{file}" != photo_id:
             files[str(position)] = file  # null: no file to show, use the tiles
+        if file is not None:
+            sizes[position] = _file_size(roots[city] / file)
     chunk = {
         "start": start,
         "ids": rows["id"].tolist(),
@@ -434,6 +452,8 @@ def _chunk(meta: pd.DataFrame, start: int, stop: int, roots: Mapping[str, Path],
         "files": files,
         "neighbours": neighbour_lists[start:stop],
     }
+    if any(size is not None for size in sizes):
+        chunk["bytes"] = sizes  # null: no file served, or none there at build time
     if "predicted_probability" in rows and rows["predicted_probability"].notna().any():
         chunk["probability"] = [_json_value(round(float(v), 4)) if pd.notna(v) else None
                                 for v in rows["predicted_probability"]]
@@ -524,6 +544,13 @@ def _file_under_root(path, root: Path | None) -> str | None:
         return None
 
 
+def _file_size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
 def _link_roots(roots: Mapping[str, Path], folder: Path) -> None:
     for city, root in roots.items():
         (folder / city).symlink_to(root, target_is_directory=True)
@@ -537,7 +564,8 @@ def _write_text(path: Path, text: str) -> None:
 # --- the stage on files ------------------------------------------------------------------------
 
 def run_viewer(cells_tsv, facts_json, photos_tsv, neighbours_tsv, page_html, *, cell_px: int,
-               tile_px: int, title: str, leaflet_dir, photo_roots: Mapping[str, str],
+               tile_px: int, title: str, leaflet_dir, client_zip_dir,
+               photo_roots: Mapping[str, str],
                clusters_tsv=None, cull: Mapping | None = None) -> None:
     from ..core.io import read_json, read_table
     from ..selection.tables import selected_photos
@@ -550,6 +578,6 @@ def run_viewer(cells_tsv, facts_json, photos_tsv, neighbours_tsv, page_html, *, 
                 "8 nearest kept": round(quality.get("knn_kept", float("nan")), 3)}
     build_viewer(read_table(cells_tsv), selected_photos(photos_tsv), read_table(neighbours_tsv),
                  os.path.dirname(page_html), geometry=geometry, leaflet_dir=leaflet_dir,
-                 photo_roots=photo_roots, title=title, settings=settings,
+                 client_zip_dir=client_zip_dir, photo_roots=photo_roots, title=title, settings=settings,
                  clusters=read_clusters(clusters_tsv, photos_tsv) if clusters_tsv else None,
                  cull=cull)

@@ -54,7 +54,8 @@ export class PhotoData {
     return this.chunks.get(number);
   }
 
-  // Details of one photo: id, listing fields, photo URL (or null), neighbours, probability.
+  // Details of one photo: id, listing fields, photo URL (or null), neighbours, probability and
+  // the size of its file when the build saw it (or null).
   async photo(index) {
     const number = this.chunkNumber(index);
     const chunk = await this.loadChunk(number);
@@ -83,6 +84,7 @@ export class PhotoData {
       index: index, id: id, city: city.name, fields: fields, file: file,
       neighbours: chunk.neighbours[local],
       probability: chunk.probability ? chunk.probability[local] : null,
+      bytes: chunk.bytes ? chunk.bytes[local] : null,
     };
   }
 

@@ -8,6 +8,7 @@ import { createFilters } from './filters.js';
 import { createSearch } from './search.js';
 import { createSelection } from './selection.js';
 import { createExport } from './export.js';
+import { createZipExport } from './ziparchive.js';
 import { createKeyboard } from './keyboard.js';
 import { createClusters } from './clusters.js';
 import { formatNumber, option, safeDecode } from './text.js';
@@ -131,6 +132,7 @@ function start(data) {
   });
   for (const element of document.querySelectorAll('[data-needs=clusters]')) element.hidden = clusters === null;
   byId('label-drop').addEventListener('change', () => { if (clusters !== null) clusters.refresh(); });
+  const zip = createZipExport(config, data, selection, status);
   createKeyboard(view, data, { open: (index) => open(index, 'pan'), close: close, focused: () => openCell });
 
   map.on('click', (event) => {
@@ -164,7 +166,7 @@ function start(data) {
   showHeader(data);
   Object.assign(window.roomgrid, {
     data: data, open: open, close: close, filter: filter, selection: selection, search: search,
-    clusters: clusters,
+    clusters: clusters, zip: zip,
   });
   return openFromHash();
 }
