@@ -348,3 +348,43 @@ def test_culled_applies_each_dropped_classs_own_threshold():
     # a: floorplan is likelier but below its threshold, so bathroom (above its own) culls it.
     assert cull.culled(predictions, ["bathroom", "floorplan"], limits).tolist() == \
         ["bathroom", "", "floorplan", ""]
+
+
+def test_the_selection_culls_at_each_classs_threshold_and_the_report_says_what_it_costs(tmp_path):
+    import json
+
+    from roomgrid.report_cull import plot_culling, threshold_lines
+    from roomgrid.select import write_selection
+
+    ids = ["a/1.jpg", "a/2.jpg", "a/3.jpg"]
+    write_table(pd.DataFrame({"id": ids, "city": "a", "path": ids}), tmp_path / "photos.tsv")
+    write_table(pd.DataFrame({"id": ids, "status": "ok", "mode": "RGB", "width": 600, "height": 450,
+                              "bytes": [10, 20, 30], "entropy": 5.0,
+                              "dhash": ["0f0f0f0f0f0f0f0f", "f0f0f0f0f0f0f0f0", "00ff00ff00ff00ff"],
+                              "sha256": ["x", "y", "z"]}), tmp_path / "scan.tsv")
+    predictions = pd.DataFrame({"id": ids, "label": "", "predicted_class": "bedroom",
+                                "predicted_probability": [0.7, 0.8, 0.9],
+                                "p_bathroom": [0.3, 0.2, 0.1], "p_bedroom": [0.7, 0.8, 0.9]})
+    metrics = {"cross_validated": True, "classes": ["bathroom", "bedroom"], "C": 215.4, "folds": 2,
+               "accuracy": 1.0, "balanced_accuracy": 1.0, "confusion": [[5, 0], [0, 5]],
+               "labelled": {"bathroom": 5, "bedroom": 5},
+               "per_class": {c: {"precision": 1.0, "recall": 1.0} for c in ["bathroom", "bedroom"]},
+               "recall": 0.95, "thresholds": {"bathroom": {
+                   "threshold": 0.15, "examples": 5, "recall": 1.0, "false_drop_rate": 0.2,
+                   "precision": 0.8333}}}
+    thresholds, how = cull.culling_thresholds(["bathroom"], None, metrics)
+    table, duplicates = select_photos([tmp_path / "photos.tsv"], [tmp_path / "scan.tsv"],
+                                      keep_bins=["photo", "maybe"], graphic_below=3.9,
+                                      photo_from=4.4, max_distance=4, predictions=predictions,
+                                      cull_drop=["bathroom"], cull_threshold=thresholds)
+    assert table["dropped"].tolist() == ["culled bathroom", "culled bathroom", ""]
+    write_selection(table, duplicates, tmp_path / "sel.tsv", tmp_path / "dups.tsv",
+                    tmp_path / "summary.json", culling=how)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["culled"] == {"bathroom": 2}
+    assert summary["culling"]["bathroom"]["threshold"] == 0.15
+    assert threshold_lines(summary) == [
+        "bathroom: culled at p \u2265 0.15 (cull.recall 0.95): out of fold 100% of its 5 labelled "
+        "culled, 20.0% of the other labelled photos, precision 0.83"]
+    plot_culling(metrics, summary, tmp_path / "culling.png")
+    assert (tmp_path / "culling.png").stat().st_size > 0

@@ -48,15 +48,17 @@ def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequen
                   *, keep_bins: Sequence[str], graphic_below: float, photo_from: float,
                   max_distance: int, exclusions: Sequence[str] = (),
                   clusters: pd.DataFrame | None = None, predictions: pd.DataFrame | None = None,
-                  cull_drop: Sequence[str] = (), cull_threshold: float = 0.5,
+                  cull_drop: Sequence[str] = (),
+                  cull_threshold: float | Mapping[str, float] = 0.5,
                   stacks: Mapping[str, str | os.PathLike] | None = None,
                   max_pixel_difference: float | None = None,
                   placed: Collection[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Join the per-city tables and decide what is placed.
 
     ``clusters`` (``id``, ``cluster``) and ``predictions`` (the culling classifier's table) are
-    optional; with predictions, photos labelled or predicted (probability >= ``cull_threshold``)
-    as one of the ``cull_drop`` classes leave the map.
+    optional; with predictions, photos labelled or predicted (probability >= ``cull_threshold``,
+    one for all or per class: :func:`roomgrid.cull.culling_thresholds`) as one of the
+    ``cull_drop`` classes leave the map.
 
     With ``stacks`` (city -> stacks.h5), photos whose dHashes are close count as duplicates only
     when their stored grey images also differ by at most ``max_pixel_difference`` grey levels on
@@ -118,7 +120,8 @@ def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequen
 
 
 def _join_culling(table: pd.DataFrame, clusters: pd.DataFrame | None,
-                  predictions: pd.DataFrame | None, drop: Sequence[str], threshold: float) -> None:
+                  predictions: pd.DataFrame | None, drop: Sequence[str],
+                  threshold: float | Mapping[str, float]) -> None:
     """Add the cluster and culling columns to ``table`` in place (blank where not computed)."""
     from .cull import culled
 
@@ -185,9 +188,13 @@ def too_few_to_map(table: pd.DataFrame) -> str | None:
 
 
 def write_selection(table: pd.DataFrame, duplicates: pd.DataFrame, photos_tsv, duplicates_tsv,
-                    summary_json) -> None:
+                    summary_json, culling: Mapping | None = None) -> None:
+    """The tables and the summary; ``culling``: per dropped class, the threshold it was culled at
+    and how it was chosen (:func:`roomgrid.cull.culling_thresholds`), kept for the report."""
     write_table(table, photos_tsv)
     write_table(duplicates, duplicates_tsv)
     summary = summarise(table, duplicates)
+    if culling:
+        summary["culling"] = dict(culling)
     write_json(summary, summary_json)
     logger.info("selection: %s", summary)

@@ -66,20 +66,24 @@ def scan_city(job) -> None:
 
 
 def select_photos(job) -> None:
-    from .io import read_table
+    from .cull import culling_thresholds
+    from .io import read_json, read_table
     from .select import read_exclusions, select_photos as select, write_selection
 
     p, i = job.params, job.input
+    thresholds, culling = culling_thresholds(
+        p.cull_drop, p.cull_threshold, read_json(i.cull_metrics) if i.cull_metrics else None)
     table, duplicates = select(
         i.photos, i.scans, keep_bins=p.keep, graphic_below=p.graphic_below,
         photo_from=p.photo_from, max_distance=p.max_distance,
         exclusions=read_exclusions(i.exclusions or None),
         clusters=read_table(i.clusters, ["id", "cluster"]) if i.clusters else None,
         predictions=read_table(i.predictions) if i.predictions else None,
-        cull_drop=p.cull_drop, cull_threshold=p.cull_threshold,
+        cull_drop=p.cull_drop, cull_threshold=thresholds,
         stacks=dict(zip(p.cities, i.stacks)), max_pixel_difference=p.max_pixel_difference,
         placed=read_table(Path(i.base) / "grid.tsv", ["id"])["id"] if i.get("base") else None)
-    write_selection(table, duplicates, job.output.photos, job.output.duplicates, job.output.summary)
+    write_selection(table, duplicates, job.output.photos, job.output.duplicates, job.output.summary,
+                    culling=culling)
 
 
 # --- what photos show: CNN features, clusters, culling -----------------------------------------
@@ -124,7 +128,7 @@ def predict_types(job) -> None:
                       job.output.predictions, job.output.metrics, dataset=p.dataset,
                       labels_csv=i.labels_csv or None, labels_h5=i.labels_h5 or None,
                       clusters_tsv=i.clusters or None, cluster_labels=p.cluster_labels,
-                      cluster_examples=p.cluster_examples)
+                      cluster_examples=p.cluster_examples, recall=p.recall)
 
 
 # --- embedding and layout ----------------------------------------------------------------------
@@ -331,7 +335,8 @@ def run_clusters(scans: Mapping[str, str], features: Mapping[str, str], out_tsv,
 
 def run_predict_types(scans: Mapping[str, str], features: Mapping[str, str], out_tsv, out_json, *,
                       dataset: str, labels_csv=None, labels_h5=None, clusters_tsv=None,
-                      cluster_labels=None, cluster_examples: int = 200) -> None:
+                      cluster_labels=None, cluster_examples: int = 200, recall: float = 0.95
+                      ) -> None:
     from .cull import cull_photos
     from .io import read_table, write_json, write_table
 
@@ -341,7 +346,7 @@ def run_predict_types(scans: Mapping[str, str], features: Mapping[str, str], out
         labels_csv=labels_csv, labels_h5=labels_h5,
         clusters=read_table(clusters_tsv) if clusters_tsv else None,
         cluster_labels=cluster_labels, cluster_examples_per=cluster_examples,
-        scan_sha256=photos.set_index("id")["sha256"])
+        scan_sha256=photos.set_index("id")["sha256"], recall=recall)
     write_table(table, out_tsv)
     write_json(metrics, out_json)
 
