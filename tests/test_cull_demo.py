@@ -70,8 +70,8 @@ def test_a_dropped_class_is_culled_at_the_stated_recall(demo):
     assert thresholds["bathroom"] == found["threshold"] and how["bathroom"]["from"] == "cull.recall 0.9"
 
     gone = cull.culled(predictions, ["bathroom"], thresholds).eq("bathroom").to_numpy()
-    # Judged on what nobody labelled: the third city, the rest of the first two, and every
-    # copy, floor plan, advert and odd file; a copy of a bathroom is a bathroom.
+    # Judged on what nobody labelled: the third city, the rest of the first two, every copy and
+    # odd file (a copy of a bathroom is a bathroom), and the third city's graphics.
     unseen = ~predictions["id"].isin(labelled["id"]).to_numpy()
     shows = predictions["id"].map(photos.set_index("id")["room_type"]).fillna("").to_numpy()
     bathroom = shows == "bathroom"
