@@ -7,12 +7,15 @@ Labels come from up to three places, strongest first:
   ImageFolder), with photos from the collection or from anywhere;
 - ``cluster_labels``: ``{cluster: class}``, naming k-means clusters; the most central photos of
   each named cluster become examples of its class, and, when nothing else is labelled, those of the
-  unnamed clusters examples of ``other``.
+  unnamed clusters examples of ``other``. They train the classifier but, unlike the user's own
+  labels, never overrule its prediction: k-means can be wrong about a photo.
 
 A class-weighted logistic regression on the features (scikit-learn) is scored by cross-validation
 with folds grouped by city, so that one listing's photos never sit on both sides of a split (its
 regularisation chosen by the cross-validated log loss, so that probabilities mean something for a
-threshold), then fitted on every label and applied to every readable photo, batch by batch.
+threshold), then fitted on every label and applied to every readable photo, batch by batch. The
+out-of-fold probabilities also give, per class, the threshold that culls ``cull.recall`` of its
+labelled photos, and what that costs; ``cull.threshold``, when set, replaces it.
 """
 
 from __future__ import annotations
