@@ -112,6 +112,24 @@ def one_draw(photos: pd.DataFrame, paths: dict[str, str], workdir: Path, *, seed
     return row
 
 
+def search_cost(features: np.ndarray, classes: np.ndarray, rows: int) -> dict:
+    """CPU seconds of :func:`roomgrid.cull.cross_validate` (C search and thresholds) on ``rows``
+    labelled photos: rooms-dev repeated with a little noise, as many examples as named clusters
+    give (``cull.cluster_examples`` 200 a cluster), in 100 groups."""
+    from roomgrid.cull import cross_validate
+
+    rng = np.random.default_rng(0)
+    repeats = -(-rows // len(features))
+    many = np.concatenate([features + rng.normal(scale=0.01, size=features.shape)
+                           for _ in range(repeats)])[:rows].astype(np.float32)
+    many /= np.linalg.norm(many, axis=1, keepdims=True)
+    labels = np.tile(classes, repeats)[:rows]
+    start = time.process_time()
+    metrics = cross_validate(many, labels, rng.integers(0, 100, rows).astype(str))
+    return {"rows": rows, "cpu": time.process_time() - start, "C": metrics["C"],
+            "tried": len(metrics["log_loss"])}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -119,6 +137,9 @@ def main() -> None:
     parser.add_argument("--per-class", type=int, default=15, help="labelled photos of each class")
     parser.add_argument("--recall", type=float, default=0.95, help="cull.recall")
     parser.add_argument("--rooms-dev", type=Path, default=ROOMS_DEV, help="the photos' folder")
+    parser.add_argument("--search-cost", type=int, nargs="*", default=[], metavar="ROWS",
+                        help="also time the C search on this many labelled photos (run with "
+                             "OMP_NUM_THREADS=1 for CPU seconds of one core)")
     args = parser.parse_args()
     print(machine_description())
     if not args.rooms_dev.is_dir():
@@ -129,9 +150,11 @@ def main() -> None:
         start = time.perf_counter()
         photos, features = embed_rooms_dev(args.rooms_dev, workdir)
         embedded = time.perf_counter() - start
+        classes = photos["class"].to_numpy()  # in the features' order
         photos, paths = write_pseudo_cities(photos, features, workdir)
         rows = [one_draw(photos, paths, workdir, seed=seed, per_class=args.per_class,
                          recall=args.recall) for seed in range(args.draws)]
+    costs = [search_cost(features, classes, n) for n in args.search_cost]
     print(f"rooms-dev: {len(photos)} photos, {photos['class'].nunique()} classes, "
           f"{photos['city'].nunique()} pseudo-cities of {CITY_SIZE}; CNN features in "
           f"{embedded:.0f} s; {args.per_class} labelled a class, drop {DROP}, cull.recall "
@@ -155,6 +178,9 @@ def main() -> None:
                         "worst": getattr(table[column], worst)()})
     print(format_table(summary, [("what", "over draws", "s"), ("mean", "mean", ".3f"),
                                  ("worst", "worst", ".3f")]))
+    if costs:
+        print(format_table(costs, [("rows", "labelled photos", "d"), ("tried", "Cs tried", "d"),
+                                   ("C", "C chosen", ".4g"), ("cpu", "CPU s", ".1f")]))
 
 
 if __name__ == "__main__":
