@@ -240,3 +240,151 @@ def test_an_extension_keeps_the_base_clusters_and_new_photos_join_their_type(roo
     # Centrality is a rank within each cluster again, over old and new photos.
     for _, members in table.groupby("cluster"):
         assert sorted(members["centrality"]) == list(range(len(members)))
+
+
+def test_cluster_examples_train_but_never_overrule_the_prediction(rooms):
+    """k-means put a bathroom among the central photos of an unnamed cluster: it is an `other`
+    example for training, yet the user never labelled it, so the prediction decides."""
+    files, readable, truth = rooms
+    with reader_for(files, readable) as reader:
+        clusters, _, _ = fit_clusters(reader, 3, seed=0)
+    kind = truth.loc[clusters["id"]].to_numpy()
+    bathroom_cluster = int(clusters.loc[kind == "bathroom", "cluster"].mode()[0])
+    stray = clusters.index[(kind == "bathroom") & (clusters["centrality"] >= 8)][0]
+    other_cluster = int(clusters.loc[kind != "bathroom", "cluster"].iloc[0])
+    members = clusters["cluster"].eq(other_cluster)
+    clusters.loc[members, "centrality"] += 1
+    clusters.loc[stray, ["cluster", "centrality"]] = [other_cluster, 0]
+    table, metrics = cull.cull_photos(readable=readable, feature_files=files, dataset="features",
+                                      clusters=clusters, cluster_labels={bathroom_cluster: "bathroom"},
+                                      cluster_examples_per=8)
+    assert metrics["label_sources"] == {"clusters": 24}
+    assert table["label"].eq("").all()  # nothing here was labelled by the user
+    table = table.set_index("id")
+    stray_id = clusters.loc[stray, "id"]
+    assert table.loc[stray_id, "predicted_class"] == "bathroom"
+    verdict = cull.culled(table, ["bathroom"], 0.5)
+    assert verdict[stray_id] == "bathroom"
+    assert (verdict.eq("bathroom") == (truth.loc[table.index] == "bathroom")).all()
+
+
+def test_a_users_label_still_overrules_the_prediction(rooms, tmp_path):
+    files, readable, truth = rooms
+    kinds = truth.loc[readable["id"]].to_numpy()
+    labelled = readable.groupby([readable["city"], kinds]).head(3)
+    classes = truth.loc[labelled["id"]].to_numpy().copy()
+    kitchen = labelled["id"].to_numpy()[classes == "kitchen"][0]
+    classes[labelled["id"].to_numpy() == kitchen] = "bathroom"  # the user says so
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame({"id": labelled["id"], "class": classes}).to_csv(labels, index=False)
+    table, _ = cull.cull_photos(readable=readable, feature_files=files, dataset="features",
+                                labels_csv=labels)
+    table = table.set_index("id")
+    assert table.loc[kitchen, "label"] == "bathroom"
+    assert cull.culled(table, ["bathroom"], 0.99)[kitchen] == "bathroom"
+
+
+def test_the_regularisation_search_goes_past_100_when_the_loss_keeps_falling(rooms, tmp_path):
+    """Well-separated types: the weaker the penalty, the surer and better the probabilities."""
+    files, readable, truth = rooms
+    kinds = truth.loc[readable["id"]].to_numpy()
+    labelled = readable.groupby([readable["city"], kinds]).head(3)
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame({"id": labelled["id"], "class": truth.loc[labelled["id"]].to_numpy()}).to_csv(labels, index=False)
+    _, metrics = cull.cull_photos(readable=readable, feature_files=files, dataset="features",
+                                  labels_csv=labels)
+    assert metrics["C"] > 100
+    tried = sorted(float(C) for C in metrics["log_loss"])
+    assert tried[0] <= 0.01 and tried[-1] >= 1e5
+    assert len(tried) == len(cull.C_CHOICES) + len(cull.C_REFINE)
+    assert metrics["log_loss"][f"{metrics['C']:.4g}"] == min(metrics["log_loss"].values())
+
+
+def test_the_recall_threshold_keeps_the_stated_share_of_the_labelled_photos():
+    rng = np.random.default_rng(5)
+    positives = 1 / (1 + np.exp(-rng.normal(3.0, 1.5, 40)))
+    negatives = 1 / (1 + np.exp(-rng.normal(-3.0, 1.5, 200)))
+    found = cull.recall_threshold(positives, negatives, 0.9)
+    assert found["examples"] == 40
+    assert found["recall"] == (positives >= found["threshold"]).mean() >= 0.9
+    assert found["false_drop_rate"] == (negatives >= found["threshold"]).mean()
+    hits, false = (positives >= found["threshold"]).sum(), (negatives >= found["threshold"]).sum()
+    assert found["precision"] == round(hits / (hits + false), 4)
+    # Fewer than MIN_FOR_RECALL photos: no threshold, and why.
+    few = cull.recall_threshold(positives[:3], negatives, 0.9)
+    assert few["threshold"] is None and "3 labelled photos" in few["why"]
+
+
+def test_the_threshold_rounds_down_so_the_last_labelled_photo_is_culled():
+    positives = np.array([0.99, 0.98, 0.97, 0.96, 0.95, 0.94, 0.93, 0.92, 0.91, 0.12347])
+    found = cull.recall_threshold(positives, np.array([0.01]), 0.95)
+    assert found["threshold"] <= 0.1234 and found["recall"] == 1.0
+
+
+def test_an_explicit_threshold_wins_over_recall_and_too_few_labels_fall_back():
+    metrics = {"recall": 0.95, "thresholds": {
+        "bathroom": {"threshold": 0.21, "examples": 15, "recall": 1.0, "false_drop_rate": 0.03,
+                     "precision": 0.88},
+        "floorplan": {"threshold": None, "examples": 2, "why": "2 labelled photos; at least 5"}}}
+    chosen, how = cull.culling_thresholds(["bathroom", "floorplan"], None, metrics)
+    assert chosen == {"bathroom": 0.21, "floorplan": cull.FALLBACK_THRESHOLD}
+    assert how["bathroom"]["from"] == "cull.recall 0.95" and how["bathroom"]["false_drop_rate"] == 0.03
+    assert how["floorplan"]["from"] == "fallback" and "2 labelled" in how["floorplan"]["why"]
+    chosen, how = cull.culling_thresholds(["bathroom", "floorplan"], 0.7, metrics)
+    assert chosen == {"bathroom": 0.7, "floorplan": 0.7}
+    assert {h["from"] for h in how.values()} == {"cull.threshold"}
+    # A class the classifier never saw falls back too, with a reason.
+    chosen, how = cull.culling_thresholds(["kitchen"], None, metrics)
+    assert chosen == {"kitchen": cull.FALLBACK_THRESHOLD} and how["kitchen"]["why"]
+
+
+def test_culled_applies_each_dropped_classs_own_threshold():
+    predictions = pd.DataFrame({
+        "id": ["a", "b", "c", "d"], "label": ["", "", "", ""],
+        "p_bathroom": [0.30, 0.10, 0.25, 0.05],
+        "p_floorplan": [0.60, 0.15, 0.70, 0.05],
+        "p_bedroom": [0.10, 0.75, 0.05, 0.90]})
+    limits = {"bathroom": 0.2, "floorplan": 0.65}
+    # a: floorplan is likelier but below its threshold, so bathroom (above its own) culls it.
+    assert cull.culled(predictions, ["bathroom", "floorplan"], limits).tolist() == \
+        ["bathroom", "", "floorplan", ""]
+
+
+def test_the_selection_culls_at_each_classs_threshold_and_the_report_says_what_it_costs(tmp_path):
+    import json
+
+    from roomgrid.report.features import plot_culling, threshold_lines
+    from roomgrid.selection.select import write_selection
+
+    ids = ["a/1.jpg", "a/2.jpg", "a/3.jpg"]
+    write_table(pd.DataFrame({"id": ids, "city": "a", "path": ids}), tmp_path / "photos.tsv")
+    write_table(pd.DataFrame({"id": ids, "status": "ok", "mode": "RGB", "width": 600, "height": 450,
+                              "bytes": [10, 20, 30], "entropy": 5.0,
+                              "dhash": ["0f0f0f0f0f0f0f0f", "f0f0f0f0f0f0f0f0", "00ff00ff00ff00ff"],
+                              "sha256": ["x", "y", "z"]}), tmp_path / "scan.tsv")
+    predictions = pd.DataFrame({"id": ids, "label": "", "predicted_class": "bedroom",
+                                "predicted_probability": [0.7, 0.8, 0.9],
+                                "p_bathroom": [0.3, 0.2, 0.1], "p_bedroom": [0.7, 0.8, 0.9]})
+    metrics = {"cross_validated": True, "classes": ["bathroom", "bedroom"], "C": 215.4, "folds": 2,
+               "accuracy": 1.0, "balanced_accuracy": 1.0, "confusion": [[5, 0], [0, 5]],
+               "labelled": {"bathroom": 5, "bedroom": 5},
+               "per_class": {c: {"precision": 1.0, "recall": 1.0} for c in ["bathroom", "bedroom"]},
+               "recall": 0.95, "thresholds": {"bathroom": {
+                   "threshold": 0.15, "examples": 5, "recall": 1.0, "false_drop_rate": 0.2,
+                   "precision": 0.8333}}}
+    thresholds, how = cull.culling_thresholds(["bathroom"], None, metrics)
+    table, duplicates = select_photos([tmp_path / "photos.tsv"], [tmp_path / "scan.tsv"],
+                                      keep_bins=["photo", "maybe"], graphic_below=3.9,
+                                      photo_from=4.4, max_distance=4, predictions=predictions,
+                                      cull_drop=["bathroom"], cull_threshold=thresholds)
+    assert table["dropped"].tolist() == ["culled bathroom", "culled bathroom", ""]
+    write_selection(table, duplicates, tmp_path / "sel.tsv", tmp_path / "dups.tsv",
+                    tmp_path / "summary.json", culling=how)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["culled"] == {"bathroom": 2}
+    assert summary["culling"]["bathroom"]["threshold"] == 0.15
+    assert threshold_lines(summary) == [
+        "bathroom: culled at p \u2265 0.15 (cull.recall 0.95): out of fold 100% of its 5 labelled "
+        "culled, 20.0% of the other labelled photos, precision 0.83"]
+    plot_culling(metrics, summary, tmp_path / "culling.png")
+    assert (tmp_path / "culling.png").stat().st_size > 0

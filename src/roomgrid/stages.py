@@ -87,7 +87,8 @@ def select_photos(job) -> None:
         photo_from=p.photo_from, max_distance=p.max_distance,
         max_pixel_difference=p.max_pixel_difference, exclusions=i.exclusions or None,
         clusters=i.clusters or None, predictions=i.predictions or None,
-        cull_drop=p.cull_drop, cull_threshold=p.cull_threshold, base_dir=i.get("base") or None)
+        cull_drop=p.cull_drop, cull_threshold=p.cull_threshold,
+        cull_metrics=i.cull_metrics or None, base_dir=i.get("base") or None)
 
 
 # --- what photos show: CNN features, clusters, culling -----------------------------------------
@@ -133,7 +134,8 @@ def predict_types(job) -> None:
     run_predict_types(by_city(job, "scans"), by_city(job, "features"), job.output.predictions,
                       job.output.metrics, dataset=p.dataset, labels_csv=i.labels_csv or None,
                       labels_h5=i.labels_h5 or None, clusters_tsv=i.clusters or None,
-                      cluster_labels=p.cluster_labels, cluster_examples=p.cluster_examples)
+                      cluster_labels=p.cluster_labels, cluster_examples=p.cluster_examples,
+                      recall=p.recall)
 
 
 # --- embedding and layout ----------------------------------------------------------------------

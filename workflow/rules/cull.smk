@@ -53,6 +53,7 @@ rule predict_types:
         dataset=FEATURE_DATASET,
         cluster_labels={int(k): v for k, v in config["cull"]["cluster_labels"].items()},
         cluster_examples=config["cull"]["cluster_examples"],
+        recall=config["cull"]["recall"],
     script:
         "../scripts/run_stage.py"
 

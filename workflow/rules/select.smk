@@ -9,6 +9,7 @@ rule select_photos:
         exclusions=config.get("exclude", {}).get("list_file") or [],
         clusters="results/clusters/clusters.tsv" if CLUSTERING else [],
         predictions="results/cull/predictions.tsv" if CULLING else [],
+        cull_metrics="results/cull/metrics.json" if CULLING else [],
         # extend: a photo on the base map stays the kept copy of its duplicates
         base=BASE_INPUT,
     output:

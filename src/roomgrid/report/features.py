@@ -28,10 +28,31 @@ def plot_clusters(clusters: pd.DataFrame, facts: dict, thumbs: Mapping[str, str]
                           f"nearest each centre (number: photos)", path, per_cluster)
 
 
+def threshold_lines(summary: dict) -> list[str]:
+    """One line per dropped class: the threshold it was culled at, how it was chosen, and what
+    that costs out of fold (recall, false-drop rate, precision on the labelled photos)."""
+    lines = []
+    for name, how in summary.get("culling", {}).items():
+        line = f"{name}: culled at p \u2265 {how['threshold']:.4g}"
+        if how["from"] == "cull.threshold":
+            line += " (cull.threshold)"
+        elif how["from"] == "fallback":
+            line += f" (fallback: {how['why']})"
+        else:
+            precision = "-" if how.get("precision") is None else f"{how['precision']:.2f}"
+            line += (f" ({how['from']}): out of fold {how['recall']:.0%} of its {how['examples']} "
+                     f"labelled culled, {how['false_drop_rate']:.1%} of the other labelled "
+                     f"photos, precision {precision}")
+        lines.append(line)
+    return lines
+
+
 def plot_culling(metrics: dict, summary: dict, path) -> None:
-    """Cross-validated confusion matrix and per-class precision and recall."""
+    """Cross-validated confusion matrix and per-class precision and recall; under them, each
+    dropped class's threshold and its cost."""
     classes = metrics["classes"]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    lines = threshold_lines(summary)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2 + 0.25 * len(lines)))
     if metrics.get("cross_validated"):
         confusion = np.asarray(metrics["confusion"])
         left.imshow(confusion, cmap="Blues")
@@ -64,6 +85,9 @@ def plot_culling(metrics: dict, summary: dict, path) -> None:
     culled = summary.get("culled", {})
     right.set_title("culled: " + (", ".join(f"{c} {n}" for c, n in culled.items()) or "none")
                     + f" (C = {metrics['C']:g})", fontsize=9)
+    if lines:
+        figure.text(0.01, 0.01, "\n".join(lines), fontsize=8, va="bottom")
+        figure.subplots_adjust(bottom=0.22 + 0.05 * len(lines))
     save_figure(figure, path)
 
 

@@ -18,7 +18,7 @@ from typing import Collection, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..core.io import as_whole_numbers, read_table, write_json, write_table
+from ..core.io import as_whole_numbers, read_json, read_table, write_json, write_table
 from ..scan.dedup import duplicate_groups, hamming, pixel_check
 from ..sources.folder import WHOLE_NUMBER_COLUMNS
 from .tables import too_few_to_map  # noqa: F401  (part of this module's interface)
@@ -47,15 +47,17 @@ def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequen
                   *, keep_bins: Sequence[str], graphic_below: float, photo_from: float,
                   max_distance: int, exclusions: Sequence[str] = (),
                   clusters: pd.DataFrame | None = None, predictions: pd.DataFrame | None = None,
-                  cull_drop: Sequence[str] = (), cull_threshold: float = 0.5,
+                  cull_drop: Sequence[str] = (),
+                  cull_threshold: float | Mapping[str, float] = 0.5,
                   stacks: Mapping[str, str | os.PathLike] | None = None,
                   max_pixel_difference: float | None = None,
                   placed: Collection[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Join the per-city tables and decide what is placed.
 
     ``clusters`` (``id``, ``cluster``) and ``predictions`` (the culling classifier's table) are
-    optional; with predictions, photos labelled or predicted (probability >= ``cull_threshold``)
-    as one of the ``cull_drop`` classes leave the map.
+    optional; with predictions, photos labelled or predicted (probability >= ``cull_threshold``,
+    one for all or per class: :func:`roomgrid.features.cull.culling_thresholds`) as one of the
+    ``cull_drop`` classes leave the map.
 
     With ``stacks`` (city -> stacks.h5), photos whose dHashes are close count as duplicates only
     when their stored grey images also differ by at most ``max_pixel_difference`` grey levels on
@@ -117,7 +119,8 @@ def select_photos(photo_tables: Sequence[str | os.PathLike], scan_tables: Sequen
 
 
 def _join_culling(table: pd.DataFrame, clusters: pd.DataFrame | None,
-                  predictions: pd.DataFrame | None, drop: Sequence[str], threshold: float) -> None:
+                  predictions: pd.DataFrame | None, drop: Sequence[str],
+                  threshold: float | Mapping[str, float]) -> None:
     """Add the cluster and culling columns to ``table`` in place (blank where not computed)."""
     from ..features.cull import culled
 
@@ -173,10 +176,14 @@ def summarise(table: pd.DataFrame, duplicates: pd.DataFrame) -> dict:
 
 
 def write_selection(table: pd.DataFrame, duplicates: pd.DataFrame, photos_tsv, duplicates_tsv,
-                    summary_json) -> None:
+                    summary_json, culling: Mapping | None = None) -> None:
+    """The tables and the summary; ``culling``: per dropped class, the threshold it was culled at
+    and how it was chosen (:func:`roomgrid.features.cull.culling_thresholds`), kept for the report."""
     write_table(table, photos_tsv)
     write_table(duplicates, duplicates_tsv)
     summary = summarise(table, duplicates)
+    if culling:
+        summary["culling"] = dict(culling)
     write_json(summary, summary_json)
     logger.info("selection: %s", summary)
 
@@ -187,18 +194,23 @@ def run_select_photos(photos_tsv: Sequence[str], scans_tsv: Sequence[str],
                       stacks: Mapping[str, str], out_photos, out_duplicates, out_summary, *,
                       keep_bins, graphic_below: float, photo_from: float, max_distance: int,
                       max_pixel_difference: float, exclusions=None, clusters=None,
-                      predictions=None, cull_drop=(), cull_threshold: float = 0.5,
+                      predictions=None, cull_drop=(), cull_threshold=None, cull_metrics=None,
                       base_dir=None) -> None:
     """Select the photos of every city and write the selection table, the duplicate groups and
-    the summary. ``clusters``, ``predictions`` and ``base_dir`` (an extension's base, whose
-    placed photos stay the kept copy of their duplicates) are optional files."""
+    the summary. ``clusters``, ``predictions``, ``cull_metrics`` (the classifier's thresholds
+    for ``cull.recall``) and ``base_dir`` (an extension's base, whose placed photos stay the kept
+    copy of their duplicates) are optional files."""
+    from ..features.cull import culling_thresholds
+
+    thresholds, culling = culling_thresholds(
+        cull_drop, cull_threshold, read_json(cull_metrics) if cull_metrics else None)
     table, duplicates = select_photos(
         photos_tsv, scans_tsv, keep_bins=keep_bins, graphic_below=graphic_below,
         photo_from=photo_from, max_distance=max_distance,
         exclusions=read_exclusions(exclusions),
         clusters=read_table(clusters, ["id", "cluster"]) if clusters else None,
         predictions=read_table(predictions) if predictions else None,
-        cull_drop=cull_drop, cull_threshold=cull_threshold, stacks=stacks,
+        cull_drop=cull_drop, cull_threshold=thresholds, stacks=stacks,
         max_pixel_difference=max_pixel_difference,
         placed=read_table(Path(base_dir) / "grid.tsv", ["id"])["id"] if base_dir else None)
-    write_selection(table, duplicates, out_photos, out_duplicates, out_summary)
+    write_selection(table, duplicates, out_photos, out_duplicates, out_summary, culling=culling)
