@@ -103,6 +103,11 @@ def test_calibration_pictures_are_rooms_rendered_the_same_every_time():
     assert len({p.tobytes() for p in pixels}) == 6 and pixels.std() > 20
 
 
+def test_readme_names_the_calibration_set_the_code_uses():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert f"calibrated on {cnn.CALIBRATION_PHOTOS} room pictures" in " ".join(readme.split())
+
+
 def test_int8_features_agree_with_fp32_on_demo_photos(embedder, int8_embedder, demo_city):
     """Photos the calibration never saw (another seed and other cities): the int8 vector points
     where the fp32 one does (median cosine >= 0.98, none below 0.95)."""
