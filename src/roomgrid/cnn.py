@@ -194,7 +194,8 @@ def quantize_onnx(fp32_path: str | os.PathLike, out_path: str | os.PathLike, *, 
     """Quantize an exported fp32 graph statically: int8 weights, uint8 activations whose ranges come
     from running ``calibration`` pixels (default :func:`calibration_pixels`) through the graph.
     The keyword settings exist to compare variants (benchmarks/bench_features.py --precision);
-    the defaults are the measured choice."""
+    the defaults are the measured choice (benchmarks/RESULTS.md). onnxruntime logs a warning that
+    it cannot quantize ``pixels``: the input is uint8 already."""
     quantization = _require("onnxruntime.quantization")
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -225,10 +226,10 @@ def quantize_onnx(fp32_path: str | os.PathLike, out_path: str | os.PathLike, *, 
             quant_format={"qdq": quantization.QuantFormat.QDQ,
                           "qoperator": quantization.QuantFormat.QOperator}[quant_format],
             per_channel=per_channel, reduce_range=reduce_range,
+            # uint8 activations with int8 weights: what onnxruntime's x86 integer kernels take.
             activation_type=quantization.QuantType.QUInt8,
             weight_type=quantization.QuantType.QInt8, nodes_to_exclude=exclude,
             calibrate_method={"minmax": quantization.CalibrationMethod.MinMax,
-                              "entropy": quantization.CalibrationMethod.Entropy,
                               "percentile": quantization.CalibrationMethod.Percentile
                               }[calibrate_method])
 
