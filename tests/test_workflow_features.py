@@ -85,6 +85,7 @@ def test_every_readable_photo_has_cnn_features_and_a_prediction(built):
         with h5py.File(built / f"results/cities/{city}/cnn.h5") as handle:
             assert list(handle["ids"].asstr()[:]) == ok
             assert handle["features"].shape == (len(ok), 1280)
+            assert handle["features"].attrs["precision"] == "int8"  # the default
         readable += ok
     assert sorted(predictions["id"]) == sorted(readable)
     assert {"p_bathroom", "p_kitchen", "p_bedroom", "p_living_room"} <= set(predictions.columns)
@@ -153,6 +154,14 @@ def test_input_size_reruns_the_features_and_what_follows_not_the_scan(built):
     assert {("embed_city", c) for c in CITIES} <= jobs
     assert {"export_cnn", "embed_labels", "predict_types", "cluster_photos", "plot_clusters"} <= rules
     assert GLOBAL_AFTER_SELECTION <= rules
+    assert not rules & {"scan_city", "index_city", "make_demo_city"}
+
+
+def test_precision_reruns_the_export_the_features_and_what_follows_not_the_scan(built):
+    jobs = rules_after(built, "features", precision="fp32")
+    rules = {rule for rule, _ in jobs}
+    assert {("embed_city", c) for c in CITIES} <= jobs
+    assert {"export_cnn", "embed_labels", "predict_types", "cluster_photos"} <= rules
     assert not rules & {"scan_city", "index_city", "make_demo_city"}
 
 

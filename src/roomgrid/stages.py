@@ -97,7 +97,8 @@ def export_cnn(job) -> None:
     from .features.cnn import export_onnx
 
     p = job.params
-    export_onnx(job.output[0], model=p.model, input_px=p.input_px, weights=p.weights)
+    export_onnx(job.output[0], model=p.model, input_px=p.input_px, weights=p.weights,
+                precision=p.precision)
 
 
 def embed_city(job) -> None:

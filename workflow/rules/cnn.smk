@@ -13,6 +13,7 @@ rule export_cnn:
         model=config["features"]["cnn"]["model"],
         input_px=config["features"]["cnn"]["input_px"],
         weights=config["features"]["cnn"]["weights"],
+        precision=config["features"]["cnn"]["precision"],
     script:
         "../scripts/run_stage.py"
 

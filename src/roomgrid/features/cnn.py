@@ -14,12 +14,18 @@ Supported models (``features.cnn.model``):
 - ``torchvision:<name>``, e.g. ``torchvision:resnet50``: any torchvision classification model with
   its default ImageNet weights, downloaded by torchvision on first use and cached in its own cache.
 - either of them with ``features.cnn.weights: <file>``: a local state dict for that architecture.
+
+Precision (``features.cnn.precision``): ``fp32`` runs the exported graph as it is; ``int8``
+quantizes it once, statically (:func:`quantize_onnx`), calibrated on room pictures that
+:mod:`roomgrid.demo` renders the same every time, so the file is the same bytes on every export.
+The precision is stored in the file's metadata next to the model and input size.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +44,8 @@ TORCHVISION_PREFIX = "torchvision:"
 LITE_MEAN, LITE_STD = (127.0, 127.0, 127.0), (128.0, 128.0, 128.0)
 IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
 IMAGENET_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
+PRECISIONS = ("int8", "fp32")
+DEFAULT_PRECISION = "int8"
 
 
 class MissingExtra(RuntimeError):
@@ -115,8 +123,11 @@ def build_torch_model(model: str = DEFAULT_MODEL, input_px: int = 224, weights: 
 
 
 def export_onnx(out_path: str | os.PathLike, *, model: str = DEFAULT_MODEL, input_px: int = 224,
-                weights: str | None = None) -> dict:
-    """Write the model as ONNX (dynamic batch), atomically; returns the facts stored with it."""
+                weights: str | None = None, precision: str = DEFAULT_PRECISION) -> dict:
+    """Write the model as ONNX (dynamic batch), atomically, at ``precision`` (int8 | fp32);
+    returns the facts stored with it."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}: use int8 or fp32")
     torch = _require("torch")
     _require("onnx")
     net = build_torch_model(model, input_px, weights)
@@ -124,24 +135,104 @@ def export_onnx(out_path: str | os.PathLike, *, model: str = DEFAULT_MODEL, inpu
     with torch.no_grad():
         dim = int(net(sample).shape[1])
     facts = {"model": model, "input_px": int(input_px), "dim": dim,
-             "weights": os.path.basename(weights) if weights else "pretrained"}
-    with atomic_path(out_path) as tmp, warnings.catch_warnings():
+             "weights": os.path.basename(weights) if weights else "pretrained",
+             "precision": precision}
+    with atomic_path(out_path) as tmp, tempfile.TemporaryDirectory() as workdir, \
+            warnings.catch_warnings():
         # The exporter's notes on constant folding are about its internals, not the model.
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
+        fp32 = Path(workdir) / "fp32.onnx" if precision == "int8" else Path(tmp)
         # The TorchScript exporter: it needs no onnxscript and handles these plain CNNs.
-        torch.onnx.export(net, (sample,), str(tmp), input_names=["pixels"],
+        torch.onnx.export(net, (sample,), str(fp32), input_names=["pixels"],
                           output_names=["features"], opset_version=17, dynamo=False,
                           dynamic_axes={"pixels": {0: "batch"}, "features": {0: "batch"}})
+        if precision == "int8":
+            quantize_onnx(fp32, tmp, input_px=input_px)
         import onnx
 
         proto = onnx.load(str(tmp))
+        del proto.metadata_props[:]
         for key, value in facts.items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, str(value)
         onnx.save(proto, str(tmp))
-    logger.info("exported %s at %d px (%d-d features) to %s", model, input_px, dim, out_path)
+    logger.info("exported %s at %d px (%d-d features, %s) to %s", model, input_px, dim, precision,
+                out_path)
     return facts
+
+
+# ----------------------------------------------------------------------------------------------
+# Integer quantization (onnxruntime)
+
+CALIBRATION_PHOTOS = 96
+CALIBRATION_CITIES = ("calibration-a", "calibration-b", "calibration-c", "calibration-d")
+
+
+def calibration_pixels(input_px: int, count: int = CALIBRATION_PHOTOS, seed: int = 0) -> np.ndarray:
+    """``count`` room pictures rendered by :mod:`roomgrid.sources.demo` (several cities, so several palettes
+    and every room type), JPEG-encoded and prepared as :func:`embed_files` prepares a photo:
+    uint8 (count, input_px, input_px, 3), the same on every call."""
+    from ..scan.decode import decode_photo
+    from ..sources.demo.plan import plan_city
+    from ..sources.demo.rooms import encode_jpeg, render_photo
+    from ..scan.stacks import square_thumbnail
+
+    per_city = -(-count // len(CALIBRATION_CITIES))
+    pixels = []
+    for city in CALIBRATION_CITIES:
+        plan = plan_city(city, CALIBRATION_CITIES, per_city, seed)
+        for spec in plan.photos:
+            jpeg = encode_jpeg(render_photo(spec, plan.style, seed))
+            pixels.append(square_thumbnail(decode_photo(jpeg, min_side=input_px).image, input_px))
+    return np.stack(pixels[:count])
+
+
+def quantize_onnx(fp32_path: str | os.PathLike, out_path: str | os.PathLike, *, input_px: int,
+                  quant_format: str = "qdq", per_channel: bool = True, reduce_range: bool = False,
+                  calibrate_method: str = "minmax", exclude_first_conv: bool = False,
+                  calibration: np.ndarray | None = None, batch_size: int = 16) -> None:
+    """Quantize an exported fp32 graph statically: int8 weights, uint8 activations whose ranges come
+    from running ``calibration`` pixels (default :func:`calibration_pixels`) through the graph.
+    The keyword settings exist to compare variants (benchmarks/bench_features.py --precision);
+    the defaults are the measured choice (benchmarks/RESULTS.md). onnxruntime logs a warning that
+    it cannot quantize ``pixels``: the input is uint8 already."""
+    quantization = _require("onnxruntime.quantization")
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    if calibration is None:
+        calibration = calibration_pixels(input_px)
+
+    class Batches(quantization.CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter([calibration[i:i + batch_size]
+                                 for i in range(0, len(calibration), batch_size)])
+
+        def get_next(self):
+            batch = next(self.batches, None)
+            return None if batch is None else {"pixels": batch}
+
+    import onnx
+
+    with tempfile.TemporaryDirectory() as workdir:
+        prepared = Path(workdir) / "prepared.onnx"
+        # Shape inference and graph fusions first, as onnxruntime recommends before quantizing.
+        quant_pre_process(str(fp32_path), str(prepared))
+        exclude = []
+        if exclude_first_conv:
+            graph = onnx.load(str(prepared)).graph
+            exclude = [next(node.name for node in graph.node if node.op_type == "Conv")]
+        quantization.quantize_static(
+            str(prepared), str(out_path), Batches(),
+            quant_format={"qdq": quantization.QuantFormat.QDQ,
+                          "qoperator": quantization.QuantFormat.QOperator}[quant_format],
+            per_channel=per_channel, reduce_range=reduce_range,
+            # uint8 activations with int8 weights: what onnxruntime's x86 integer kernels take.
+            activation_type=quantization.QuantType.QUInt8,
+            weight_type=quantization.QuantType.QInt8, nodes_to_exclude=exclude,
+            calibrate_method={"minmax": quantization.CalibrationMethod.MinMax,
+                              "percentile": quantization.CalibrationMethod.Percentile
+                              }[calibrate_method])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -177,6 +268,8 @@ class CnnEmbedder:
         self.model = meta.get("model", "?")
         self.input_px = int(meta["input_px"])
         self.dim = int(meta["dim"])
+        # Files exported before precision existed are fp32.
+        self.precision = meta.get("precision", "fp32")
 
     def transform(self, pixels: np.ndarray) -> np.ndarray:
         features = self.session.run(None, {"pixels": np.ascontiguousarray(pixels, np.uint8)})[0]
@@ -268,7 +361,8 @@ def embed_city(photos_tsv, scan_tsv, model_onnx, out_h5, settings: EmbedSettings
         progress.update(len(done))
     progress.close()
     write_features(out_h5, ids, features, {"model": embedder.model, "input_px": embedder.input_px,
+                                           "precision": embedder.precision,
                                            "providers": ",".join(embedder.providers)})
-    logger.info("embedded %d photos with %s at %d px on %s", len(ids), embedder.model,
-                embedder.input_px, embedder.providers[0])
+    logger.info("embedded %d photos with %s at %d px (%s) on %s", len(ids), embedder.model,
+                embedder.input_px, embedder.precision, embedder.providers[0])
     return len(ids)
