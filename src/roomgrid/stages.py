@@ -168,6 +168,15 @@ def assign_grid(job) -> None:
              n_jobs=job.threads, **job.params)
 
 
+def arrange_photos(job) -> None:
+    from .layout.arrange import run_arrangement
+
+    p = job.params
+    run_arrangement(job.input.points, job.input.photos, job.output.cells, job.output.facts,
+                    name=job.wildcards.arrangement, **p.spec, aspect=p.aspect, method=p.method,
+                    exact_max=p.exact_max, block_size=p.block_size, n_jobs=job.threads)
+
+
 def save_base(job) -> None:
     from .layout.base import run_save_base
 
@@ -221,13 +230,21 @@ def render_tiles(job) -> None:
               n_jobs=job.threads)
 
 
+def render_arrangement_tiles(job) -> None:
+    render_tiles(job)
+
+
 def build_viewer(job) -> None:
     from .viewer.page import run_viewer
 
-    p = job.params
-    run_viewer(job.input.cells, job.input.facts, job.input.photos, job.input.neighbours,
-               job.output.page, cell_px=p.cell_px, tile_px=p.tile_px, title=p.title,
-               leaflet_dir=p.leaflet_dir, photo_roots=p.city_dirs)
+    p, i = job.params, job.input
+    # each arrangement's files, matched to its name by their folder (results/layout/<name>/)
+    grids = {Path(cells).parent.name: (cells, facts)
+             for cells, facts in zip(i.arrangement_cells, i.arrangement_facts)}
+    run_viewer(i.cells, i.facts, i.photos, i.neighbours, job.output.page, cell_px=p.cell_px,
+               tile_px=p.tile_px, title=p.title, leaflet_dir=p.leaflet_dir,
+               photo_roots=p.city_dirs,
+               arrangements={name: grids[name] for name in p.arrangements})
 
 
 # --- report figures ----------------------------------------------------------------------------

@@ -23,7 +23,10 @@ def stage_benchmarks():
     for stage in workflow.rules:
         if stage.benchmark is not None:
             pattern = strip_wildcard_constraints(str(stage.benchmark))
-            files.extend(per_city(pattern) if "{city}" in pattern else [pattern])
+            if "{arrangement}" in pattern:
+                files.extend(arrangement_files(pattern))
+            else:
+                files.extend(per_city(pattern) if "{city}" in pattern else [pattern])
     return files
 
 

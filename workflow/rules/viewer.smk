@@ -9,6 +9,8 @@ rule build_viewer:
         facts="results/layout/grid.json",
         photos="results/selection/photos.tsv",
         neighbours="results/embedding/neighbours.tsv",
+        arrangement_cells=arrangement_files("results/layout/{arrangement}/grid.tsv"),
+        arrangement_facts=arrangement_files("results/layout/{arrangement}/grid.json"),
         leaflet=ancient(os.path.join(LEAFLET_DIR, "leaflet.js")),
     output:
         page="results/viewer/index.html",
@@ -29,6 +31,7 @@ rule build_viewer:
         cell_px=config["tiles"]["cell_px"],
         tile_px=config["tiles"]["tile_px"],
         title=config["viewer"]["title"],
+        arrangements=OTHER_ARRANGEMENTS,
         leaflet_dir=lambda wildcards, input: os.path.dirname(input.leaflet),
     script:
         "../scripts/run_stage.py"

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from roomgrid.core.io import atomic_directory, atomic_path
+from roomgrid.viewer.arrangements import arrangement_data, write_arrangement_data
 from roomgrid.viewer.tiles import TileGeometry, grid_cells
 from roomgrid.scan.triage import BINS
 
@@ -65,7 +66,8 @@ def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFr
                  out_dir: os.PathLike | str, *, geometry: TileGeometry,
                  leaflet_dir: os.PathLike | str,
                  photo_roots: Mapping[str, os.PathLike | str] | None,
-                 title: str = "roomgrid", settings: Mapping[str, object] | None = None) -> None:
+                 title: str = "roomgrid", settings: Mapping[str, object] | None = None,
+                 arrangements: Mapping[str, tuple[pd.DataFrame, dict]] | None = None) -> None:
     """Write the static viewer into ``out_dir`` (its ``tiles/`` folder is left alone).
 
     Writes ``index.html``, ``style.css``, ``js/``, ``data/`` (see the module docstring),
@@ -97,6 +99,8 @@ def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFr
         Page title.
     settings : mapping, optional
         How the map was made (label -> value), shown in the page header.
+    arrangements : mapping, optional
+        The other arrangements' grids and facts by name (``roomgrid.viewer.arrangements``).
     """
     out_dir = Path(out_dir)
     leaflet_dir = Path(leaflet_dir)
@@ -116,6 +120,9 @@ def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFr
         (data / "chunks").mkdir()
         for number, chunk in enumerate(chunks):
             (data / "chunks" / f"{number}.json").write_text(_compact_json(chunk), encoding="utf-8")
+        # Arrangements: fetched after the first paint, by the photo index order of the chunks.
+        write_arrangement_data(data, *arrangement_data(
+            [photo for chunk in chunks for photo in chunk["ids"]], geometry, arrangements or {}))
 
     assets = resources.files("roomgrid.viewer") / "assets"
     page = (assets / "index.html").read_text(encoding="utf-8")
@@ -373,7 +380,9 @@ def _write_text(path: Path, text: str) -> None:
 # --- the stage on files ------------------------------------------------------------------------
 
 def run_viewer(cells_tsv, facts_json, photos_tsv, neighbours_tsv, page_html, *, cell_px: int,
-               tile_px: int, title: str, leaflet_dir, photo_roots: Mapping[str, str]) -> None:
+               tile_px: int, title: str, leaflet_dir, photo_roots: Mapping[str, str],
+               arrangements: Mapping[str, tuple[str, str]] | None = None) -> None:
+    """``arrangements``: name -> (grid.tsv, grid.json) of each arrangement but similarity."""
     from ..core.io import read_json, read_table
     from ..selection.tables import selected_photos
 
@@ -385,4 +394,6 @@ def run_viewer(cells_tsv, facts_json, photos_tsv, neighbours_tsv, page_html, *, 
                 "8 nearest kept": round(quality.get("knn_kept", float("nan")), 3)}
     build_viewer(read_table(cells_tsv), selected_photos(photos_tsv), read_table(neighbours_tsv),
           os.path.dirname(page_html), geometry=geometry, leaflet_dir=leaflet_dir,
-          photo_roots=photo_roots, title=title, settings=settings)
+          photo_roots=photo_roots, title=title, settings=settings,
+          arrangements={name: (read_table(cells), read_json(facts))
+                        for name, (cells, facts) in (arrangements or {}).items()})
