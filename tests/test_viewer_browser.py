@@ -106,7 +106,8 @@ def site(tmp_path_factory):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield {"url": f"http://127.0.0.1:{server.server_address[1]}/", "grid": grid,
-           "photos": photos, "neighbours": neighbours, "ids": ids, "cells": cells}
+           "photos": photos, "neighbours": neighbours, "ids": ids, "cells": cells,
+           "root": root, "thumbs": thumbs}
     server.shutdown()
     server.server_close()
 

@@ -59,7 +59,7 @@ MISSING_U8 = 255
 MISSING_U16 = 65535
 # Page scripts, one per concern, loaded as ES modules from js/ (main.js imports the rest).
 SCRIPTS = ("main.js", "data.js", "map.js", "overlay.js", "panel.js", "filters.js", "search.js",
-           "selection.js", "export.js", "keyboard.js", "text.js")
+           "selection.js", "export.js", "keyboard.js", "text.js", "arrangements.js")
 
 
 def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFrame,
