@@ -57,6 +57,7 @@ rule all:
         "results/viewer/index.html",
         "results/viewer/tiles",
         arrangement_files("results/viewer/arrangements/{arrangement}/tiles"),
+        ARRANGEMENT_PLOTS,
         REPORT_PLOTS,
         FEATURE_PLOTS,
         BASE,

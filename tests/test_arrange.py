@@ -215,3 +215,47 @@ def test_run_arrangement_writes_cells_and_block_facts(tmp_path):
     assert facts["kind"] == "bands" and [b["label"][:1] for b in facts["blocks"]] == ["$"] * 4 + ["n"]
     assert {"row", "col", "rows", "cols", "count", "knn_kept"} <= set(facts["blocks"][0])
     assert 0 <= facts["quality"]["knn_kept"] <= 1
+
+
+def test_the_report_draws_every_arrangement_and_tables_its_quality(tmp_path):
+    import h5py
+
+    from roomgrid.layout.arrange import arrange_similarity
+    from roomgrid.report.arrangements import run_plot_arrangements
+    from roomgrid.viewer.tiles import render_tiles
+
+    table, points = photos(60)
+    features = np.column_stack([points, np.random.default_rng(3).normal(size=(60, 3))])
+    with h5py.File(tmp_path / "pca.h5", "w") as handle:
+        handle.create_dataset("ids", data=list(table["id"]), dtype=h5py.string_dtype())
+        handle.create_dataset("coords", data=features)
+    write_table(pd.DataFrame({"id": table["id"], "x": points[:, 0], "y": points[:, 1]}),
+                tmp_path / "tsne.tsv")
+    thumbs = {}
+    for city in table["city"].unique():
+        mine = table["id"][table["city"] == city].tolist()
+        thumbs[city] = tmp_path / f"{city}.h5"
+        with h5py.File(thumbs[city], "w") as handle:
+            handle.create_dataset("ids", data=mine, dtype=h5py.string_dtype())
+            handle.create_dataset("thumbs", data=np.full((len(mine), 32, 32, 3), 200, np.uint8))
+            handle.attrs["size"] = 32
+    grids = {}
+    for spec in (Arrangement("similarity"), Arrangement("rent", "price", bands=3)):
+        result = (arrange_similarity(points) if spec.kind == "similarity"
+                  else arrange(spec, points, table))
+        rows, cols = np.divmod(result.cells, result.cols)
+        cells = pd.DataFrame({"id": table["id"], "city": table["city"], "row": rows, "col": cols})
+        write_table(cells, tmp_path / f"{spec.name}.tsv")
+        (tmp_path / f"{spec.name}.json").write_text(__import__("json").dumps(
+            {"rows": result.rows, "cols": result.cols, "blocks": result.blocks}))
+        render_tiles(cells, thumbs, tmp_path / f"{spec.name}_tiles", cell_px=32,
+                     shape=(result.rows, result.cols))
+        grids[spec.name] = (tmp_path / f"{spec.name}.tsv", tmp_path / f"{spec.name}.json",
+                            tmp_path / f"{spec.name}_tiles")
+    run_plot_arrangements(grids, tmp_path / "tsne.tsv", tmp_path / "pca.h5",
+                          tmp_path / "a.png", tmp_path / "a.tsv", cell_px=32, tile_px=256)
+    quality = read_table(tmp_path / "a.tsv")
+    assert quality["arrangement"].tolist() == ["similarity", "rent"]
+    assert quality["blocks"].tolist() == [0, 4] and (quality["dpq16"].between(0, 1.01)).all()
+    assert quality.loc[0, "knn8_kept"] > quality.loc[1, "knn8_kept"]
+    assert (tmp_path / "a.png").stat().st_size > 10_000

@@ -294,6 +294,16 @@ def plot_benchmarks(job) -> None:
     plot(list(job.input), job.output[0])
 
 
+def plot_arrangements(job) -> None:
+    from .report.arrangements import run_plot_arrangements
+
+    i, p = job.input, job.params
+    # the rule lists similarity's files first, then the others in p.names' order
+    grids = {name: files for name, files in zip(p.names, zip(i.cells, i.facts, i.tiles))}
+    run_plot_arrangements(grids, i.points, i.pca, job.output.figure, job.output.table,
+                          cell_px=p.cell_px, tile_px=p.tile_px)
+
+
 def plot_clusters(job) -> None:
     from .report.features import run_plot_clusters
 

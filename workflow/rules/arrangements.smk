@@ -72,3 +72,39 @@ rule render_arrangement_tiles:
         background=config["tiles"]["background"],
     script:
         "../scripts/run_stage.py"
+
+
+# The report's overview of every arrangement and its quality (kNN-8 kept, DPQ16, per block).
+ARRANGEMENT_PLOTS = ["results/report/arrangements.png"]
+
+
+rule plot_arrangements:
+    input:
+        points="results/embedding/tsne.tsv",
+        pca="results/embedding/pca.h5",
+        cells=["results/layout/grid.tsv"]
+        + arrangement_files("results/layout/{arrangement}/grid.tsv"),
+        facts=["results/layout/grid.json"]
+        + arrangement_files("results/layout/{arrangement}/grid.json"),
+        tiles=["results/viewer/tiles"]
+        + arrangement_files("results/viewer/arrangements/{arrangement}/tiles"),
+    output:
+        figure=report(
+            "results/report/arrangements.png",
+            caption="../report/arrangements.rst",
+            category="Arrangements",
+            labels={"figure": "arrangements"},
+        ),
+        table="results/report/arrangements.tsv",
+    log:
+        "logs/plot_arrangements.log",
+    benchmark:
+        "results/benchmarks/plot_arrangements.tsv"
+    conda:
+        "../../envs/embed.yaml"
+    params:
+        names=list(ARRANGEMENTS),
+        cell_px=config["tiles"]["cell_px"],
+        tile_px=config["tiles"]["tile_px"],
+    script:
+        "../scripts/run_stage.py"
