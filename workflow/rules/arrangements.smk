@@ -5,21 +5,11 @@
 # are rebuilt from the extended map. Each job takes only its own arrangement's settings, so adding
 # or changing one re-runs its grid, its tiles and the viewer's data, nothing else.
 
-from roomgrid.layout.arrange import SIMILARITY, parse_arrangements
-
-ARRANGEMENTS = {
-    spec.name: spec for spec in parse_arrangements(config["layout"]["arrangements"])
-}
-# Every arrangement but similarity, in the configured order: the {arrangement} wildcard's values.
-OTHER_ARRANGEMENTS = [name for name in ARRANGEMENTS if name != SIMILARITY]
+# ARRANGEMENTS, OTHER_ARRANGEMENTS and arrangement_files() are in common.smk.
 
 
 wildcard_constraints:
     arrangement="|".join(re.escape(n) for n in OTHER_ARRANGEMENTS) or "(?!)",
-
-
-def arrangement_files(pattern):
-    return expand(pattern, arrangement=OTHER_ARRANGEMENTS)
 
 
 rule arrange_photos:

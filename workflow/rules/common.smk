@@ -161,3 +161,17 @@ BASE_INPUT = "results/base" if LAYOUT == "extend" else []
 FEATURE_PLOTS = (["results/report/clusters.png"] if CLUSTERING else []) + (
     ["results/report/culling.png"] if CULLING else []
 )
+
+
+# layout.arrangements (arrangements.smk), checked here so a bad entry stops the run before any job.
+from roomgrid.layout.arrange import SIMILARITY, parse_arrangements
+
+ARRANGEMENTS = {
+    spec.name: spec for spec in parse_arrangements(config["layout"]["arrangements"])
+}
+# Every arrangement but similarity, in the configured order: the {arrangement} wildcard's values.
+OTHER_ARRANGEMENTS = [name for name in ARRANGEMENTS if name != SIMILARITY]
+
+
+def arrangement_files(pattern):
+    return expand(pattern, arrangement=OTHER_ARRANGEMENTS)
