@@ -165,3 +165,18 @@ def test_filters_and_selection_follow_the_photos_across_a_switch(page, arranged)
     photo = viewer_index(page, "denver/3-4.jpg")
     page.evaluate(f"window.roomgrid.selection.toggle({cell})")
     assert page.evaluate("window.roomgrid.selection.indices()") == [photo]
+
+
+def test_a_photo_outside_its_folder_shows_its_region_of_the_shown_arrangements_tiles(page,
+                                                                                    arranged):
+    open_viewer(page, arranged)
+    page.wait_for_selector("#arrangement")
+    switch(page, "wide")
+    cell = int(arranged["wide"].cells[arranged["ids"].index("denver/elsewhere.jpg")])
+    row, col = divmod(cell, arranged["wide"].cols)
+    page.evaluate("(id) => window.roomgrid.data.findId(id).then((i) => window.roomgrid.open(i, "
+                  "'jump'))", "denver/elsewhere.jpg")
+    page.wait_for_function("document.querySelector('#panel-photo .tile-crop img') !== null")
+    deepest = GEOMETRY.max_zoom + 1  # the wide map's pyramid is one level deeper
+    assert page.locator("#panel-photo .tile-crop img").first.get_attribute("src") == \
+        f"arrangements/wide/tiles/{deepest}/{col * 128 // 256}/{row * 128 // 256}.jpg"

@@ -87,7 +87,11 @@ export function createArrangements(view, data, hooks) {
     const photo = keptPhoto();
     const zoom = map.getZoom();
     const entry = entries.get(name);
-    Object.assign(config, { rows: entry.rows, cols: entry.cols, width: entry.width, height: entry.height });
+    // config.max_zoom stays the first map's: it is the zoom all positions are projected at.
+    Object.assign(config, {
+      rows: entry.rows, cols: entry.cols, width: entry.width, height: entry.height,
+      tile_url: entry.tile_url, tile_zoom: entry.max_zoom,
+    });
     data.cells = next.cells;
     data.cellOf = next.cellOf;
     current = name;
