@@ -259,3 +259,10 @@ def test_the_report_draws_every_arrangement_and_tables_its_quality(tmp_path):
     assert quality["blocks"].tolist() == [0, 4] and (quality["dpq16"].between(0, 1.01)).all()
     assert quality.loc[0, "knn8_kept"] > quality.loc[1, "knn8_kept"]
     assert (tmp_path / "a.png").stat().st_size > 10_000
+
+
+def test_many_blocks_of_very_different_sizes_still_fill_most_of_the_map():
+    sizes = np.maximum(1, (np.random.default_rng(0).pareto(1.2, 300) * 20).astype(int))
+    rects, rows, cols = pack_blocks(list(sizes), 1.0)
+    assert sizes.sum() / (rows * cols) > 0.7
+    assert abs(np.log(cols / rows)) <= np.log(1.25)

@@ -341,7 +341,7 @@ def _pack_strips(sizes: list[int], width: int) -> tuple[list[tuple[int, int, int
     for size in sizes:
         if current:
             trial = current + [size]
-            if _badness(trial, width) <= _badness(current, width):
+            if _strip_cost(trial, width) <= _strip_cost(current, width):
                 current = trial
                 continue
             strips.append(current)
@@ -367,6 +367,17 @@ def _strip_height(strip: list[int], width: int) -> int:
             and height < max(strip):
         height += 1
     return height
+
+
+def _strip_cost(strip: list[int], width: int) -> float:
+    """Map cells a strip takes per photo (its full width times its height and header), each
+    counted ``1 + (r - 1) / 2`` times for its blocks' mean elongation ``r``; infinite when the
+    blocks cannot fit the width."""
+    elongation = _badness(strip, width)
+    if math.isinf(elongation):
+        return math.inf
+    return width * (_strip_height(strip, width) + HEADER_ROWS) * (1 + (elongation - 1) / 2) \
+        / sum(strip)
 
 
 def _badness(strip: list[int], width: int) -> float:
