@@ -168,8 +168,8 @@ def test_parse_adds_similarity_first_and_checks_entries():
 
 
 @pytest.mark.parametrize("entries, message", [
-    ([{"name": "a", "by": "rent"}], "names no column of the selection table; the columns are "
-                                    "city, bytes"),
+    ([{"name": "a", "by": "rent"}], ("names no column of the selection table; the columns are "
+                                     "city, bytes")),
     ([{"name": "a", "by": "city"}, {"name": "a", "by": "price"}], "two arrangements are named 'a'"),
     ([{"name": "a", "by": "price", "bands": 0}], "bands must be a whole number of at least 1"),
     ([{"name": "a", "by": "random", "bands": 3}], "need 'by' to name a column"),
@@ -263,6 +263,6 @@ def test_the_report_draws_every_arrangement_and_tables_its_quality(tmp_path):
 
 def test_many_blocks_of_very_different_sizes_still_fill_most_of_the_map():
     sizes = np.maximum(1, (np.random.default_rng(0).pareto(1.2, 300) * 20).astype(int))
-    rects, rows, cols = pack_blocks(list(sizes), 1.0)
+    _, rows, cols = pack_blocks(list(sizes), 1.0)
     assert sizes.sum() / (rows * cols) > 0.7
     assert abs(np.log(cols / rows)) <= np.log(1.25)

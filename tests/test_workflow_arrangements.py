@@ -104,8 +104,8 @@ def test_adding_an_arrangement_runs_only_its_jobs_and_the_viewer_data(built):
 
 
 @pytest.mark.parametrize("arrangements, message", [
-    ([{"name": "a", "by": "rent"}], "'by: rent' names no column of the selection table; the "
-                                    "columns are city, bytes, skip_reason, post_id"),
+    ([{"name": "a", "by": "rent"}], ("'by: rent' names no column of the selection table; the "
+                                     "columns are city, bytes, skip_reason, post_id")),
     ([{"name": "a", "by": "city"}, {"name": "a", "by": "price"}], "two arrangements are named 'a'"),
     ([{"name": "a", "by": "price", "bands": 0}], "bands: 0 is less than the minimum of 1"),
 ])

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -505,7 +505,7 @@ def run_arrangement(tsne_tsv, photos_tsv, out_tsv, out_json, *, name: str, by: s
     quality = layout_quality(xy, result.cells, result.rows, result.cols)
     filled = len(xy) / (result.rows * result.cols)
     write_json({"name": name, "kind": spec.kind, **spec.params(), "rows": int(result.rows),
-                "cols": int(result.cols), "n": int(len(xy)), "method": result.method,
+                "cols": int(result.cols), "n": len(xy), "method": result.method,
                 "mode": "arrangement", "fill": round(filled, 4), "blocks": result.blocks,
                 "quality": {k: float(v) for k, v in quality.items()}}, out_json)
     logger.info("arrangement %s: %d photos in %d blocks on a %dx%d grid (%.0f%% filled): %s",

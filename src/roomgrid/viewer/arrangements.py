@@ -79,7 +79,9 @@ def write_arrangement_data(data_dir: Path, index: dict, files: Mapping[str, tupl
 
     folder = Path(data_dir) / FOLDER
     folder.mkdir()
-    dump = lambda data: json.dumps(data, separators=(",", ":"), ensure_ascii=False)  # noqa: E731
+    def dump(data) -> str:
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
     (folder / "index.json").write_text(dump(index), encoding="utf-8")
     for name, (cells, facts) in files.items():
         (folder / f"{name}.bin").write_bytes(cells)
