@@ -9,6 +9,10 @@ more cells than ``--exact-max`` are left out of that comparison (lapjv's cost gr
     python benchmarks/bench_arrangements.py --results /work/main/results
     # generated: clustered features, openTSNE positions, cities of Zipf sizes, prices, dates
     python benchmarks/bench_arrangements.py --synthetic 10000
+
+``--flas`` also sorts every block (and the whole look-alike map) with FLAS (``pip install
+vc-flas``, benchmark only) on the block's features in the block's own shape, and compares DPQ16
+and time with the t-SNE + grid solver arrangement of the same photos in the same cells.
 """
 
 from __future__ import annotations
@@ -106,6 +110,48 @@ def measure(table, points, features, *, exact_max: int, dpq_sample: int) -> list
     return rows
 
 
+def flas_comparison(table, points, features, *, dpq_sample: int) -> list[dict]:
+    """Per arrangement: DPQ16 of our blocks and of FLAS on the same photos and block shapes
+    (means over blocks of at least 9 photos; similarity is one block), and the time of each."""
+    from vc_flas import Grid, flas
+
+    rows = []
+    for spec in parse_arrangements(ARRANGEMENTS):
+        if spec.kind == "random":
+            continue
+        start = time.perf_counter()
+        result = arrange(spec, points, table, method="auto", exact_max=3000, block_size=1024,
+                         n_jobs=2)
+        ours_seconds = time.perf_counter() - start
+        blocks = result.blocks or [{"row": 0, "col": 0, "rows": result.rows,
+                                    "cols": result.cols, "count": len(points)}]
+        rows_of, cols_of = np.divmod(result.cells, result.cols)
+        ours, theirs, flas_seconds = [], [], 0.0
+        for block in blocks:
+            if block["count"] < 9:
+                continue
+            r0, c0, h, w = block["row"], block["col"], block["rows"], block["cols"]
+            members = np.nonzero((rows_of >= r0) & (rows_of < r0 + h) &
+                                 (cols_of >= c0) & (cols_of < c0 + w))[0]
+            local = (rows_of[members] - r0) * w + cols_of[members] - c0
+            own = features[members]
+            ours.append(distance_preservation_quality(own, local, w, sample=dpq_sample))
+            start = time.perf_counter()
+            sorting = flas(Grid.from_features(own.astype(np.float32), size=(h, w),
+                                              freeze_holes=False), seed=0).sorting.ravel()
+            flas_seconds += time.perf_counter() - start
+            cells = np.empty(len(members), np.int64)
+            placed = sorting >= 0
+            cells[sorting[placed]] = np.nonzero(placed)[0]
+            theirs.append(distance_preservation_quality(own, cells, w, sample=dpq_sample))
+        rows.append({"arrangement": spec.name, "blocks": len(ours),
+                     "dpq16_ours": round(float(np.mean(ours)), 3),
+                     "dpq16_flas": round(float(np.mean(theirs)), 3),
+                     "seconds_ours": round(ours_seconds, 2),
+                     "seconds_flas": round(flas_seconds, 2)})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
@@ -114,9 +160,14 @@ def main() -> None:
     parser.add_argument("--exact-max", type=int, default=2500,
                         help="largest block (in cells) compared with an exact lapjv grid")
     parser.add_argument("--dpq-sample", type=int, default=1000)
+    parser.add_argument("--flas", action="store_true", help="compare with FLAS (vc-flas)")
     args = parser.parse_args()
     data = from_results(args.results) if args.results else synthetic(args.synthetic)
     start = time.perf_counter()
+    if args.flas:
+        print(pd.DataFrame(flas_comparison(*data, dpq_sample=args.dpq_sample))
+              .to_markdown(index=False))
+        return
     rows = measure(*data, exact_max=args.exact_max, dpq_sample=args.dpq_sample)
     print(pd.DataFrame(rows).to_markdown(index=False))
     print(f"{len(data[1])} photos, measured in {time.perf_counter() - start:.0f} s")
