@@ -45,6 +45,8 @@ include: "workflow/rules/select.smk"
 include: "workflow/rules/neighbours.smk"
 # layout.mode: fit everything anew (rebuild) or grow the map kept in results/base/ (extend).
 include: f"workflow/rules/layout_{LAYOUT}.smk"
+# layout.arrangements: the same photos by city, rent, date or at random, switched in the viewer.
+include: "workflow/rules/arrangements.smk"
 include: "workflow/rules/viewer.smk"
 include: "workflow/rules/report.smk"
 
@@ -54,6 +56,8 @@ rule all:
     input:
         "results/viewer/index.html",
         "results/viewer/tiles",
+        arrangement_files("results/viewer/arrangements/{arrangement}/tiles"),
+        ARRANGEMENT_PLOTS,
         REPORT_PLOTS,
         FEATURE_PLOTS,
         BASE,

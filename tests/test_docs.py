@@ -53,8 +53,9 @@ def test_every_rule_log_has_a_form_the_readme_names():
     forms = set()
     for smk in (REPO / "workflow/rules").glob("*.smk"):
         for log in re.findall(r'log:\s*\n\s*"([^"]+)"', smk.read_text()):
-            forms.add(re.sub(r"^logs/\w+", "logs/<rule>", log).replace("{city}", "<city>"))
-    assert forms == {"logs/<rule>.log", "logs/<rule>/<city>.log"}
+            forms.add(re.sub(r"^logs/\w+", "logs/<rule>", log).replace("{city}", "<city>")
+                      .replace("{arrangement}", "<arrangement>"))
+    assert forms == {"logs/<rule>.log", "logs/<rule>/<city>.log", "logs/<rule>/<arrangement>.log"}
     row = next(line for line in README.splitlines() if line.startswith("| `logs/"))
     assert all(f"`{form}`" in row for form in forms)
 

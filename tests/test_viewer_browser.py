@@ -139,7 +139,7 @@ def site(tmp_path_factory):
     thread.start()
     yield {"url": f"http://127.0.0.1:{server.server_address[1]}/", "grid": grid,
            "photos": photos, "neighbours": neighbours, "ids": ids, "cells": cells,
-           "requests": requests, "clusters": clusters}
+           "requests": requests, "clusters": clusters, "root": root, "thumbs": thumbs}
     server.shutdown()
     server.server_close()
 

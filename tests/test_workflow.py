@@ -214,13 +214,17 @@ def test_changing_perplexity_reruns_tsne_and_what_follows(built):
     jobs = planned_jobs(built, override(built, "perplexity.yaml", "tsne", perplexity=7))
     rules = {rule for rule, _ in jobs}
     assert rules == {"embed_tsne", "assign_grid", "render_tiles", "build_viewer", "plot_layout",
-                     "plot_tsne_thumbnails", "plot_benchmarks", "save_base", "all"}
+                     "plot_tsne_thumbnails", "plot_benchmarks", "save_base", "all",
+                     "arrange_photos", "render_arrangement_tiles", "plot_arrangements"}
 
 
 def test_changing_tile_quality_reruns_only_tiles(built):
     jobs = planned_jobs(built, override(built, "quality.yaml", "tiles", quality=60))
     # plot_benchmarks reads every stage's benchmark file, so a re-run stage re-draws it (cheap).
-    assert {rule for rule, _ in jobs} == {"render_tiles", "plot_benchmarks", "save_base", "all"}
+    # the arrangements figure is drawn from the tiles
+    assert {rule for rule, _ in jobs} == {"render_tiles", "render_arrangement_tiles",
+                                          "plot_arrangements", "plot_benchmarks", "save_base",
+                                          "all"}
 
 
 def test_a_wrong_config_key_stops_the_run_naming_it(built):

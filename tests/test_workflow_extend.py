@@ -90,6 +90,8 @@ def test_extend_plans_only_the_new_city_and_the_cheap_global_jobs(grown):
     assert {rule for rule, city in planned if city} == {"index_city", "scan_city", "embed_city"}
     global_rules = {rule for rule, city in planned if not city}
     assert {"project_pca", "place_tsne", "extend_grid", "update_tiles", "build_viewer"} <= global_rules
+    # the other arrangements are rebuilt from the extended look-alike positions
+    assert {"arrange_photos", "render_arrangement_tiles"} <= global_rules
     assert not global_rules & {"reduce_pca", "embed_tsne", "assign_grid", "render_tiles", "save_base"}
 
 

@@ -171,6 +171,15 @@ def assign_grid(job) -> None:
              n_jobs=job.threads, **job.params)
 
 
+def arrange_photos(job) -> None:
+    from .layout.arrange import run_arrangement
+
+    p = job.params
+    run_arrangement(job.input.points, job.input.photos, job.output.cells, job.output.facts,
+                    name=job.wildcards.arrangement, **p.spec, aspect=p.aspect, method=p.method,
+                    exact_max=p.exact_max, block_size=p.block_size, n_jobs=job.threads)
+
+
 def save_base(job) -> None:
     from .layout.base import run_save_base
 
@@ -224,15 +233,22 @@ def render_tiles(job) -> None:
               n_jobs=job.threads)
 
 
+def render_arrangement_tiles(job) -> None:
+    render_tiles(job)
+
+
 def build_viewer(job) -> None:
     from .viewer.page import run_viewer
 
-    p = job.params
-    run_viewer(job.input.cells, job.input.facts, job.input.photos, job.input.neighbours,
-               job.output.page, cell_px=p.cell_px, tile_px=p.tile_px, title=p.title,
-               leaflet_dir=p.leaflet_dir, client_zip_dir=p.client_zip_dir,
-               photo_roots=p.city_dirs,
-               clusters_tsv=job.input.clusters or None, cull=p.cull)
+    p, i = job.params, job.input
+    # each arrangement's files, matched to its name by their folder (results/layout/<name>/)
+    grids = {Path(cells).parent.name: (cells, facts)
+             for cells, facts in zip(i.arrangement_cells, i.arrangement_facts)}
+    run_viewer(i.cells, i.facts, i.photos, i.neighbours, job.output.page, cell_px=p.cell_px,
+               tile_px=p.tile_px, title=p.title, leaflet_dir=p.leaflet_dir,
+               client_zip_dir=p.client_zip_dir, photo_roots=p.city_dirs,
+               clusters_tsv=i.clusters or None, cull=p.cull,
+               arrangements={name: grids[name] for name in p.arrangements})
 
 
 # --- report figures ----------------------------------------------------------------------------
@@ -280,6 +296,16 @@ def plot_benchmarks(job) -> None:
     from .report.figures import plot_benchmarks as plot
 
     plot(list(job.input), job.output[0])
+
+
+def plot_arrangements(job) -> None:
+    from .report.arrangements import run_plot_arrangements
+
+    i, p = job.input, job.params
+    # the rule lists similarity's files first, then the others in p.names' order
+    grids = {name: files for name, files in zip(p.names, zip(i.cells, i.facts, i.tiles))}
+    run_plot_arrangements(grids, i.points, i.pca, job.output.figure, job.output.table,
+                          cell_px=p.cell_px, tile_px=p.tile_px)
 
 
 def plot_clusters(job) -> None:

@@ -187,6 +187,23 @@ FEATURE_PLOTS = (["results/report/clusters.png"] if CLUSTERING else []) + (
 )
 
 
+# layout.arrangements (arrangements.smk), checked here so a bad entry stops the run before any job.
+from roomgrid.layout.arrange import SIMILARITY, parse_arrangements
+
+try:
+    ARRANGEMENTS = {
+        spec.name: spec for spec in parse_arrangements(config["layout"]["arrangements"])
+    }
+except ValueError as error:
+    stop(error)
+# Every arrangement but similarity, in the configured order: the {arrangement} wildcard's values.
+OTHER_ARRANGEMENTS = [name for name in ARRANGEMENTS if name != SIMILARITY]
+
+
+def arrangement_files(pattern):
+    return expand(pattern, arrangement=OTHER_ARRANGEMENTS)
+
+
 def stage_benchmarks():
     """The benchmark file of each included stage that has one, per city where the stage is per city;
     the rule files include only the rules this config runs, so the figure shows current stages.
@@ -195,5 +212,8 @@ def stage_benchmarks():
     for stage in workflow.rules:
         if stage.benchmark is not None:
             pattern = strip_wildcard_constraints(str(stage.benchmark))
-            files.extend(per_city(pattern) if "{city}" in pattern else [pattern])
+            if "{arrangement}" in pattern:
+                files.extend(arrangement_files(pattern))
+            else:
+                files.extend(per_city(pattern) if "{city}" in pattern else [pattern])
     return files

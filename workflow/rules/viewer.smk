@@ -10,6 +10,8 @@ rule build_viewer:
         facts="results/layout/grid.json",
         photos="results/selection/photos.tsv",
         neighbours="results/embedding/neighbours.tsv",
+        arrangement_cells=arrangement_files("results/layout/{arrangement}/grid.tsv"),
+        arrangement_facts=arrangement_files("results/layout/{arrangement}/grid.json"),
         leaflet=ancient(os.path.join(LEAFLET_DIR, "leaflet.js")),
         # the ZIP export of the selected originals
         client_zip=ancient(os.path.join(CLIENT_ZIP_DIR, "index.js")),
@@ -34,6 +36,7 @@ rule build_viewer:
         cell_px=config["tiles"]["cell_px"],
         tile_px=config["tiles"]["tile_px"],
         title=config["viewer"]["title"],
+        arrangements=OTHER_ARRANGEMENTS,
         leaflet_dir=lambda wildcards, input: os.path.dirname(input.leaflet),
         client_zip_dir=lambda wildcards, input: os.path.dirname(input.client_zip),
         # the names and dropped types the clusters panel starts from and writes back

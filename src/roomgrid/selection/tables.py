@@ -8,6 +8,15 @@ import pandas as pd
 
 from ..core.constants import MIN_PHOTOS
 from ..core.io import read_table
+from ..scan.city import SCAN_COLUMNS
+from ..sources.folder import METADATA_COLUMNS
+
+# Every column of results/selection/photos.tsv, in order: the index's (with the listing metadata),
+# the scan's, then the selection's own. Fixed by the code, so a config can be checked against it
+# before anything runs (layout.arrangements' "by").
+SELECTION_COLUMNS = ("id", "city", "file", "path", "bytes", "skip_reason", *METADATA_COLUMNS,
+                     *SCAN_COLUMNS[1:], "bin", "excluded", "cluster", "label", "predicted_class",
+                     "predicted_probability", "culled", "duplicate_group", "selected", "dropped")
 
 
 def selected_photos(photos_tsv: str | os.PathLike, columns: list[str] | None = None):

@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from roomgrid.core.io import atomic_directory, atomic_path
+from roomgrid.viewer.arrangements import arrangement_data, write_arrangement_data
 from roomgrid.viewer.tiles import TileGeometry, grid_cells
 from roomgrid.scan.triage import BINS
 
@@ -71,7 +72,7 @@ MISSING_U16 = 65535
 # Page scripts, one per concern, loaded as ES modules from js/ (main.js imports the rest).
 SCRIPTS = ("main.js", "data.js", "map.js", "overlay.js", "panel.js", "filters.js", "search.js",
            "selection.js", "export.js", "keyboard.js", "text.js", "clusters.js", "placenames.js",
-           "cullconfig.js", "ziparchive.js")
+           "cullconfig.js", "ziparchive.js", "arrangements.js")
 # The files of the client-zip package the page's ZIP export imports (from lib/client-zip/).
 CLIENT_ZIP_FILES = ("index.js", "LICENSE.txt")
 # Photos shown per cluster in the clusters panel (the nearest its centre, as in the report).
@@ -83,8 +84,8 @@ def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFr
                  leaflet_dir: os.PathLike | str, client_zip_dir: os.PathLike | str,
                  photo_roots: Mapping[str, os.PathLike | str] | None,
                  title: str = "roomgrid", settings: Mapping[str, object] | None = None,
-                 clusters: pd.DataFrame | None = None, cull: Mapping[str, object] | None = None
-                 ) -> None:
+                 clusters: pd.DataFrame | None = None, cull: Mapping[str, object] | None = None,
+                 arrangements: Mapping[str, tuple[pd.DataFrame, dict]] | None = None) -> None:
     """Write the static viewer into ``out_dir`` (its ``tiles/`` folder is left alone).
 
     Writes ``index.html``, ``style.css``, ``js/``, ``data/`` (see the module docstring),
@@ -127,6 +128,8 @@ def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFr
     cull : mapping, optional
         The build's ``cull`` config (``cluster_labels``, ``drop``, ``labels_csv``): the names the
         panel starts from and merges into the config it writes.
+    arrangements : mapping, optional
+        The other arrangements' grids and facts by name (``roomgrid.viewer.arrangements``).
     """
     out_dir = Path(out_dir)
     leaflet_dir = Path(leaflet_dir)
@@ -163,6 +166,9 @@ def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFr
             (data / "places.json").write_text(_compact_json(place_names(panel)), encoding="utf-8")
             (data / "clusters.json").write_text(_compact_json(panel), encoding="utf-8")
             (data / "cluster_members.json").write_text(_compact_json(off_map), encoding="utf-8")
+        # Arrangements: fetched after the first paint, by the photo index order of the chunks.
+        write_arrangement_data(data, *arrangement_data(
+            [photo for chunk in chunks for photo in chunk["ids"]], geometry, arrangements or {}))
 
     assets = resources.files("roomgrid.viewer") / "assets"
     page = (assets / "index.html").read_text(encoding="utf-8")
@@ -566,7 +572,9 @@ def _write_text(path: Path, text: str) -> None:
 def run_viewer(cells_tsv, facts_json, photos_tsv, neighbours_tsv, page_html, *, cell_px: int,
                tile_px: int, title: str, leaflet_dir, client_zip_dir,
                photo_roots: Mapping[str, str],
-               clusters_tsv=None, cull: Mapping | None = None) -> None:
+               clusters_tsv=None, cull: Mapping | None = None,
+               arrangements: Mapping[str, tuple[str, str]] | None = None) -> None:
+    """``arrangements``: name -> (grid.tsv, grid.json) of each arrangement but similarity."""
     from ..core.io import read_json, read_table
     from ..selection.tables import selected_photos
 
@@ -580,4 +588,6 @@ def run_viewer(cells_tsv, facts_json, photos_tsv, neighbours_tsv, page_html, *, 
                  os.path.dirname(page_html), geometry=geometry, leaflet_dir=leaflet_dir,
                  client_zip_dir=client_zip_dir, photo_roots=photo_roots, title=title, settings=settings,
                  clusters=read_clusters(clusters_tsv, photos_tsv) if clusters_tsv else None,
-                 cull=cull)
+                 cull=cull,
+                 arrangements={name: (read_table(cells), read_json(facts))
+                               for name, (cells, facts) in (arrangements or {}).items()})

@@ -12,6 +12,7 @@ import { createZipExport } from './ziparchive.js';
 import { createKeyboard } from './keyboard.js';
 import { createClusters } from './clusters.js';
 import { formatNumber, option, safeDecode } from './text.js';
+import { createArrangements } from './arrangements.js';
 
 const config = JSON.parse(document.getElementById('map-config').textContent);
 const view = createMap(config);
@@ -29,7 +30,13 @@ function createMinimap() {
   const frame = byId('minimap-view');
   image.src = config.tile_url.replace('{z}', 0).replace('{x}', 0).replace('{y}', 0);
   image.addEventListener('error', () => { box.hidden = true; });
-  const side = config.tile_px * Math.pow(2, config.max_zoom); // deepest-zoom pixels in tile 0/0/0
+  let side = config.tile_px * Math.pow(2, config.max_zoom); // deepest-zoom pixels in tile 0/0/0
+  // An arrangement's overview is its own coarsest tile (arrangements.js).
+  map.on('arrangement', (event) => {
+    image.src = event.tile_url.replace('{z}', 0).replace('{x}', 0).replace('{y}', 0);
+    side = config.tile_px * Math.pow(2, event.max_zoom);
+    update();
+  });
   function update() {
     const shown = map.getBounds();
     const a = view.toPixel(shown.getNorthWest());
@@ -89,7 +96,7 @@ function start(data) {
     const photo = await data.photo(index).catch(() => null);
     await shown;
     if (photo !== null && panel.current() === index) {
-      history.replaceState(null, '', '#id=' + encodeURIComponent(photo.id));
+      history.replaceState(null, '', '#' + arrangements.hashPrefix() + 'id=' + encodeURIComponent(photo.id));
     }
   }
 
@@ -98,7 +105,8 @@ function start(data) {
     opened.set(-1);
     if (!panel.isOpen()) return;
     panel.close();
-    history.replaceState(null, '', location.pathname + location.search);
+    const kept = arrangements.hashPrefix();
+    history.replaceState(null, '', location.pathname + location.search + (kept ? '#' + kept.slice(0, -1) : ''));
   }
 
   const filter = createFilters(data, (result) => {
@@ -134,6 +142,15 @@ function start(data) {
   byId('label-drop').addEventListener('change', () => { if (clusters !== null) clusters.refresh(); });
   const zip = createZipExport(config, data, selection, status);
   createKeyboard(view, data, { open: (index) => open(index, 'pan'), close: close, focused: () => openCell });
+  const arrangements = createArrangements(view, data, {
+    overlay: overlay,
+    openPhoto: () => (openCell >= 0 ? data.cells[openCell] : -1),
+    switched(photo) {
+      if (openCell >= 0) openCell = data.cellOf[photo];
+      opened.set(openCell);
+      hover.set(-1);
+    },
+  });
 
   map.on('click', (event) => {
     const cell = view.cellAt(event.latlng);
@@ -151,7 +168,8 @@ function start(data) {
   map.on('mouseout', () => hover.set(-1));
 
   async function openFromHash() {
-    const match = /^#id=(.*)$/.exec(location.hash);
+    await arrangements.fromHash();
+    const match = /(?:^#|&)id=(.*)$/.exec(location.hash);
     if (match === null) return;
     const id = safeDecode(match[1]);
     if (id === null) {
@@ -167,6 +185,7 @@ function start(data) {
   Object.assign(window.roomgrid, {
     data: data, open: open, close: close, filter: filter, selection: selection, search: search,
     clusters: clusters, zip: zip,
+    arrangements: arrangements,
   });
   return openFromHash();
 }

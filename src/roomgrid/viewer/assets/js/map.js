@@ -13,16 +13,32 @@ export function createMap(config) {
     keyboard: false, // the arrow keys move between photos (keyboard.js)
   });
   const toLatLng = (x, y) => map.unproject([x, y], maxZoom);
-  const bounds = L.latLngBounds(toLatLng(0, config.height), toLatLng(config.width, 0));
-  map.setMaxBounds(bounds.pad(0.25));
-  const tiles = L.tileLayer(config.tile_url, {
-    tileSize: config.tile_px,
-    bounds: bounds, // no tile outside the map is ever requested
-    noWrap: true,
-    minZoom: 0,
-    maxNativeZoom: maxZoom,
-    maxZoom: maxZoom + config.overzoom,
-  }).addTo(map);
+  let tiles = null;
+  // The tiles of a grid (the look-alike map, or an arrangement: arrangements.js). Positions stay
+  // in the first map's pixels, so a zoom means the same cell size in every arrangement; a pyramid
+  // with another depth is read with its levels shifted (zoomOffset). `place` ({centre, zoom}) is
+  // where the view goes: set before the new bounds, so the old ones cannot hold it back.
+  function showTiles(grid, place) {
+    const shown = L.latLngBounds(toLatLng(0, grid.height), toLatLng(grid.width, 0));
+    const offset = grid.max_zoom - maxZoom;
+    if (tiles !== null) tiles.remove();
+    tiles = L.tileLayer(grid.tile_url, {
+      tileSize: config.tile_px,
+      bounds: shown, // no tile outside the map is ever requested
+      noWrap: true,
+      zoomOffset: offset,
+      minZoom: Math.min(0, -offset),
+      minNativeZoom: -offset,
+      maxNativeZoom: maxZoom,
+      maxZoom: maxZoom + config.overzoom,
+    }).addTo(map);
+    map.setMaxBounds(null);
+    map.setMinZoom(Math.min(0, -offset));
+    if (place) map.setView(place.centre, Math.max(place.zoom, map.getMinZoom()), { animate: false });
+    map.setMaxBounds(shown.pad(0.25));
+    return shown;
+  }
+  const bounds = showTiles(config);
   map.fitBounds(bounds);
 
   const cell = config.cell_px;
@@ -32,6 +48,11 @@ export function createMap(config) {
     config: config,
     bounds: bounds,
     toLatLng: toLatLng,
+    // Show another grid's tiles; config's rows, cols, width and height must already be its own.
+    setTiles(grid, place) {
+      this.bounds = showTiles(grid, place);
+      return this.bounds;
+    },
     toPixel: (latlng) => map.project(latlng, maxZoom),
     // Cell number under a map position, or -1 outside the grid.
     cellAt(latlng) {

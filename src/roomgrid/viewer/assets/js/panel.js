@@ -12,7 +12,8 @@ export function cellCrop(config, data, index) {
   for (let tx = Math.floor(left / size); tx * size < left + config.cell_px; tx++) {
     for (let ty = Math.floor(top / size); ty * size < top + config.cell_px; ty++) {
       const img = document.createElement('img');
-      img.src = config.tile_url.replace('{z}', config.max_zoom).replace('{x}', tx).replace('{y}', ty);
+      // tile_zoom: the shown arrangement's deepest level (arrangements.js)
+      img.src = config.tile_url.replace('{z}', config.tile_zoom ?? config.max_zoom).replace('{x}', tx).replace('{y}', ty);
       img.alt = '';
       img.style.width = (100 * size / config.cell_px) + '%';
       img.style.left = (100 * (tx * size - left) / config.cell_px) + '%';
