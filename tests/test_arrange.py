@@ -5,9 +5,10 @@ import pandas as pd
 import pytest
 
 from roomgrid.core.io import read_json, read_table, write_table
-from roomgrid.layout.arrange import (ArrangementError, Arrangement, arrange, arrange_random,
-                                     group_bands, group_categories, pack_blocks,
-                                     parse_arrangements, run_arrangement)
+from roomgrid.layout.arrange import (Arrangement, arrange, arrange_random, parse_arrangements,
+                                     run_arrangement)
+from roomgrid.layout.groups import ArrangementError, group_bands, group_categories
+from roomgrid.layout.packing import pack_blocks
 from roomgrid.selection.tables import SELECTION_COLUMNS
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from roomgrid.features import cull
+from roomgrid.features import labels as user_labels
 from roomgrid.features.clusters import central_photos, fit_clusters
 from roomgrid.core.io import write_table
 from roomgrid.selection.select import select_photos
@@ -159,15 +160,15 @@ def test_a_labels_folder_is_read_like_imagefolder(tmp_path, room, make_jpeg):
     (tmp_path / "labels/floorplan/notes.txt").write_text("not a photo")
     (tmp_path / "labels/.hidden").mkdir()
     (tmp_path / "labels/bathroom/broken.jpg").write_bytes(b"\xff\xd8 not really")
-    files = cull.label_folder_files(tmp_path / "labels")
+    files = user_labels.label_folder_files(tmp_path / "labels")
     assert files[["file", "class"]].values.tolist() == [
         ["bathroom/1.jpg", "bathroom"], ["bathroom/2.jpg", "bathroom"],
         ["bathroom/broken.jpg", "bathroom"], ["floorplan/3.jpg", "floorplan"],
         ["floorplan/sub/deep.jpg", "floorplan"]]
-    table = cull.embed_label_folder(tmp_path / "labels", tmp_path / "labels.h5", kind="stacks",
-                                    stack={"size": 16, "sigmas": [2], "colour": False})
+    table = user_labels.embed_label_folder(tmp_path / "labels", tmp_path / "labels.h5", kind="stacks",
+                                         stack={"size": 16, "sigmas": [2], "colour": False})
     assert table.set_index("file").loc["bathroom/broken.jpg", "status"] == "skipped"
-    stored, features = cull.read_label_features(tmp_path / "labels.h5")
+    stored, features = user_labels.read_label_features(tmp_path / "labels.h5")
     assert stored["file"].tolist() == ["bathroom/1.jpg", "bathroom/2.jpg", "floorplan/3.jpg",
                                        "floorplan/sub/deep.jpg"]
     assert features.shape == (4, 32 * 16) and 0 <= features.min() and features.max() <= 1

@@ -438,7 +438,7 @@ def test_without_clusters_there_is_no_clusters_data(inputs, tmp_path):
 
 def test_read_clusters_joins_files_of_photos_on_and_off_the_map(tmp_path):
     from roomgrid.core.io import write_table
-    from roomgrid.viewer.page import read_clusters
+    from roomgrid.viewer.clusters import read_clusters
 
     write_table(pd.DataFrame({"id": ["a/1.jpg", "a/2.jpg"], "cluster": [0, 1],
                               "distance": [0.5, 0.25], "centrality": [0, 0]}),
@@ -454,7 +454,7 @@ def test_read_clusters_joins_files_of_photos_on_and_off_the_map(tmp_path):
 
 
 def test_readme_states_how_many_central_photos_the_panel_shows():
-    from roomgrid.viewer.page import CENTRAL_PHOTOS
+    from roomgrid.viewer.clusters import CENTRAL_PHOTOS
     from workflow_helpers import REPO
 
     readme = (REPO / "README.md").read_text()

@@ -120,7 +120,7 @@ def cluster_photos(job) -> None:
 
 
 def embed_labels(job) -> None:
-    from .features.cull import run_embed_labels
+    from .features.labels import run_embed_labels
 
     p = job.params
     run_embed_labels(p.labels_dir, job.output.features, job.output.files, kind=p.kind,

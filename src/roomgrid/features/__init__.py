@@ -1,2 +1,2 @@
-"""What a photo shows: CNN features (cnn), k-means clusters (clusters) and the culling classifier
-(cull). Imports core, sources and scan."""
+"""What a photo shows: CNN features (cnn), k-means clusters (clusters), the user's labels
+(labels) and the culling classifier (cull). Imports core, sources and scan."""

@@ -1,2 +1,4 @@
-"""What a person looks at: the JPEG tile pyramid (tiles/), the viewer's data and page (page) and
-its static assets (assets/). Imports every layer below it, never the report."""
+"""What a person looks at: the JPEG tile pyramid (tiles/), the viewer's data and page (page),
+the clusters panel's data (clusters), the arrangements' cells (arrangements), shared value
+conversions (values) and the static assets (assets/). Imports every layer below it, never the
+report."""

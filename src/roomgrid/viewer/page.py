@@ -39,10 +39,8 @@ from __future__ import annotations
 import html
 import json
 import logging
-import math
 import os
 import shutil
-from collections import deque
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -52,7 +50,9 @@ import pandas as pd
 
 from roomgrid.core.io import atomic_directory, atomic_path
 from roomgrid.viewer.arrangements import arrangement_data, write_arrangement_data
+from roomgrid.viewer.clusters import cluster_data, place_names, read_clusters
 from roomgrid.viewer.tiles import TileGeometry, grid_cells
+from roomgrid.viewer.values import column_values, file_under_root, json_value
 from roomgrid.scan.triage import BINS
 
 logger = logging.getLogger(__name__)
@@ -75,8 +75,6 @@ SCRIPTS = ("main.js", "data.js", "map.js", "overlay.js", "panel.js", "filters.js
            "cullconfig.js", "ziparchive.js", "arrangements.js")
 # The files of the client-zip package the page's ZIP export imports (from lib/client-zip/).
 CLIENT_ZIP_FILES = ("index.js", "LICENSE.txt")
-# Photos shown per cluster in the clusters panel (the nearest its centre, as in the report).
-CENTRAL_PHOTOS = 4
 
 
 def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFrame,
@@ -147,7 +145,7 @@ def build_viewer(grid: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataFr
     map_info = geometry.to_dict() | {"tile_url": TILE_URL, "overzoom": OVERZOOM}
 
     index, grid_bytes, chunks = viewer_data(placed, photos, neighbours, geometry, roots)
-    index["settings"] = {str(k): _json_value(v) for k, v in (settings or {}).items()}
+    index["settings"] = {str(k): json_value(v) for k, v in (settings or {}).items()}
     panel = None
     if clusters is not None and len(clusters):
         cells = np.frombuffer(grid_bytes, "<i4", index["cells"])
@@ -269,140 +267,11 @@ def viewer_data(placed: pd.DataFrame, photos: pd.DataFrame, neighbours: pd.DataF
     return index, b"".join(parts), chunks
 
 
-def read_clusters(clusters_tsv: os.PathLike | str, photos_tsv: os.PathLike | str) -> pd.DataFrame:
-    """The clusters table for :func:`build_viewer`: ``results/clusters/clusters.tsv`` joined with
-    each photo's ``city``, ``path`` and ``predicted_class`` from the selection's photo table (every
-    file, placed or not, so that central photos off the map still show)."""
-    from roomgrid.core.io import read_table
-
-    table = read_table(clusters_tsv, ["id", "cluster", "centrality"])
-    wanted = ["id", "city", "path", "predicted_class"]
-    header = pd.read_csv(photos_tsv, sep="\t", nrows=0).columns
-    files = read_table(photos_tsv, [c for c in wanted if c in header])
-    return table.merge(files.drop_duplicates("id"), on="id", how="left")
-
-
-def cluster_data(clusters: pd.DataFrame, ids: list[str], cell_of: np.ndarray,
-                 geometry: TileGeometry, roots: Mapping[str, Path], cull: Mapping[str, object]
-                 ) -> tuple[dict, dict]:
-    """``data/clusters.json`` and ``data/cluster_members.json`` (see the module docstring).
-
-    ``ids`` are the placed photos in the page's order and ``cell_of`` their cell numbers
-    (``row * cols + col``). A cluster's region is a 4-connected set of cells holding its photos; its label
-    sits on the cell of the largest region farthest from that region's edge (nearest its centroid
-    among those), so it lies inside the region whatever its shape.
-    """
-    clusters = clusters.drop_duplicates("id")
-    numbers = pd.to_numeric(clusters["cluster"], errors="coerce").fillna(-1).astype(int)
-    clusters = clusters.assign(cluster=numbers)[numbers >= 0]
-    index_of = pd.Series(np.arange(len(ids)), index=ids)
-    photo_index = clusters["id"].map(index_of).fillna(-1).astype(int).to_numpy()
-    count = int(clusters["cluster"].max()) + 1 if len(clusters) else 0
-    cell_cluster = np.full(geometry.rows * geometry.cols, -1, np.int64)
-    on_map = photo_index >= 0
-    cell_cluster[cell_of[photo_index[on_map]]] = clusters["cluster"].to_numpy()[on_map]
-    regions = _largest_regions(cell_cluster.reshape(geometry.rows, geometry.cols), count)
-    names = {int(k): str(v) for k, v in dict(cull.get("cluster_labels") or {}).items()}
-    predicted = (clusters["predicted_class"].fillna("").astype(str)
-                 if "predicted_class" in clusters else pd.Series("", index=clusters.index))
-    total = len(clusters)
-    entries, off_map = [], {}
-    for number in range(count):
-        mine = (clusters["cluster"] == number).to_numpy()
-        members = clusters[mine]
-        entry = {"number": number, "size": int(mine.sum()), "on_map": int((mine & on_map).sum()),
-                 "share": round(float(mine.sum()) / total, 4), "name": names.get(number)}
-        types = predicted[mine]
-        types = types[types.ne("")]
-        if len(types):
-            counts = types.value_counts()
-            top = sorted(counts.index[counts == counts.iloc[0]])[0]  # ties: alphabetically first
-            entry["predicted"] = {"type": top, "share": round(float(counts[top]) / len(types), 3)}
-        central = members.sort_values(["centrality", "id"]).head(CENTRAL_PHOTOS)
-        entry["central"] = [
-            {"id": photo_id, "index": int(index_of.get(photo_id, -1)),
-             "city": _json_value(city), "file": _file_under_root(path, roots.get(city))}
-            for photo_id, city, path in zip(central["id"], _column(central, "city"),
-                                            _column(central, "path"))]
-        entry["region"] = regions.get(number)
-        entries.append(entry)
-        away = members["id"][~on_map[mine]]
-        if len(away):
-            off_map[str(number)] = sorted(away)
-    panel = {"format": 1, "photos": total, "clusters": entries,
-             "cull": {"cluster_labels": {str(k): v for k, v in sorted(names.items())},
-                      "drop": [str(v) for v in (cull.get("drop") or [])],
-                      "labels_csv": _json_value(cull.get("labels_csv"))}}
-    return panel, {"off_map": off_map}
-
-
-def place_names(panel: dict) -> dict:
-    """``data/places.json``: what the map needs to write each cluster's name, from the panel's data."""
-    places = []
-    for entry in panel["clusters"]:
-        if entry["region"] is None:
-            continue
-        place = {"number": entry["number"], "name": entry["name"],
-                 "region": {key: entry["region"][key] for key in ("cells", "row", "col")}}
-        if "predicted" in entry:
-            place["predicted"] = {"type": entry["predicted"]["type"]}
-        places.append(place)
-    return {"clusters": places}
-
-
-def _largest_regions(grid: np.ndarray, count: int) -> dict[int, dict]:
-    """Per cluster, its largest 4-connected region of cells: size, bounds and the label cell.
-
-    A breadth-first walk over the cells (numpy's flood fill would need scipy, which the viewer's
-    environment does not carry); about a second for 125,000 cells.
-    """
-    rows, cols = grid.shape
-    flat = grid.ravel()
-    seen = np.zeros(flat.size, bool)
-    best: dict[int, list[int]] = {}
-    for start in np.flatnonzero(flat >= 0):
-        if seen[start]:
-            continue
-        number = int(flat[start])
-        seen[start] = True
-        region, queue = [], deque([int(start)])
-        while queue:
-            cell = queue.popleft()
-            region.append(cell)
-            r, c = divmod(cell, cols)
-            for other, inside in ((cell - cols, r > 0), (cell + cols, r + 1 < rows),
-                                  (cell - 1, c > 0), (cell + 1, c + 1 < cols)):
-                if inside and not seen[other] and flat[other] == number:
-                    seen[other] = True
-                    queue.append(other)
-        if len(region) > len(best.get(number, ())):
-            best[number] = region
-    return {number: _region_facts(np.array(cells), cols) for number, cells in best.items()}
-
-
-def _region_facts(cells: np.ndarray, cols: int) -> dict:
-    r, c = np.divmod(cells, cols)
-    r0, c0 = int(r.min()), int(c.min())
-    mask = np.zeros((r.max() - r0 + 3, c.max() - c0 + 3), bool)  # a border of empty cells
-    mask[r - r0 + 1, c - c0 + 1] = True
-    # Peel the region's edge until nothing is left: the last cells standing are its deepest.
-    deepest = mask
-    while mask.any():
-        deepest = mask
-        mask = (mask & np.roll(mask, 1, 0) & np.roll(mask, -1, 0)
-                & np.roll(mask, 1, 1) & np.roll(mask, -1, 1))
-    dr, dc = np.nonzero(deepest)
-    centre_r, centre_c = r.mean() - r0 + 1, c.mean() - c0 + 1
-    pick = int(np.argmin((dr - centre_r) ** 2 + (dc - centre_c) ** 2))
-    return {"cells": int(len(cells)), "row": int(dr[pick] + r0 - 1), "col": int(dc[pick] + c0 - 1),
-            "bounds": [r0, c0, int(r.max()), int(c.max())]}
-
-
 def _listing_keys(meta: pd.DataFrame) -> list[str]:
     """What groups photos into one listing: its URL, else its post id, else the photo itself."""
     keys = []
-    for photo_id, url, post in zip(meta.index, _column(meta, "listing_url"),
-                                   _column(meta, "post_id")):
+    for photo_id, url, post in zip(meta.index, column_values(meta, "listing_url"),
+                                   column_values(meta, "post_id")):
         if isinstance(url, str) and url:
             keys.append("u:" + url)
         elif isinstance(post, str) and post:
@@ -441,10 +310,10 @@ def _chunk(meta: pd.DataFrame, start: int, stop: int, roots: Mapping[str, Path],
     files = {}
     sizes: list[int | None] = [None] * len(rows)
     for position, (photo_id, city, path) in enumerate(zip(rows["id"], rows["city"],
-                                                          _column(rows, "path"))):
+                                                          column_values(rows, "path"))):
         if city not in roots:
             continue
-        file = _file_under_root(path, roots[city])
+        file = file_under_root(path, roots[city])
         if file is None or f"{city}/{file}" != photo_id:
             files[str(position)] = file  # null: no file to show, use the tiles
         if file is not None:
@@ -453,7 +322,7 @@ def _chunk(meta: pd.DataFrame, start: int, stop: int, roots: Mapping[str, Path],
         "start": start,
         "ids": rows["id"].tolist(),
         "listing": photo_listing,
-        "listings": {field: [_json_value(v) for v in _column(listings, source)]
+        "listings": {field: [json_value(v) for v in column_values(listings, source)]
                      for source, field in LISTING_FIELDS.items()},
         "files": files,
         "neighbours": neighbour_lists[start:stop],
@@ -461,7 +330,7 @@ def _chunk(meta: pd.DataFrame, start: int, stop: int, roots: Mapping[str, Path],
     if any(size is not None for size in sizes):
         chunk["bytes"] = sizes  # null: no file served, or none there at build time
     if "predicted_probability" in rows and rows["predicted_probability"].notna().any():
-        chunk["probability"] = [_json_value(round(float(v), 4)) if pd.notna(v) else None
+        chunk["probability"] = [json_value(round(float(v), 4)) if pd.notna(v) else None
                                 for v in rows["predicted_probability"]]
     return chunk
 
@@ -505,23 +374,6 @@ def _codes(frame: pd.DataFrame, name: str, categories: list[str]) -> np.ndarray:
                      for v in frame[name]], dtype=np.uint8)
 
 
-def _column(frame: pd.DataFrame, name: str) -> list:
-    return frame[name].tolist() if name in frame else [None] * len(frame)
-
-
-def _json_value(value):
-    """NaN -> None, whole floats -> int, numpy scalars -> Python, everything else as is."""
-    if value is None:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        return int(value) if value.is_integer() else value
-    return value
-
-
 def _compact_json(data) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
@@ -538,16 +390,6 @@ def _usable_roots(photo_roots: Mapping[str, os.PathLike | str], cities) -> dict[
             continue
         roots[city] = root
     return roots
-
-
-def _file_under_root(path, root: Path | None) -> str | None:
-    """``path`` relative to ``root`` (POSIX), or None if it is not inside it."""
-    if root is None or not isinstance(path, str) or not path:
-        return None
-    try:
-        return Path(path).resolve().relative_to(root).as_posix()
-    except ValueError:
-        return None
 
 
 def _file_size(path: Path) -> int | None:
