@@ -263,7 +263,8 @@ def test_projection_keeps_base_coordinates_and_projects_new_photos(tmp_path):
     base_coords = rng.normal(size=(20, 3)).astype(np.float32)  # what the base's fit gave them
     write_embedding(tmp_path / "base/pca.h5", ids[:20], base_coords, {"method": "randomized"}, basis)
     # a/00 has left the selection; b/* are new.
-    write_table(pd.DataFrame({"id": ids, "city": [i[0] for i in ids], "selected": [i != "a/00" for i in ids]}),
+    write_table(pd.DataFrame({"id": ids, "city": [i[0] for i in ids], "selected": [i != "a/00" for i in ids],
+                              "dropped": ["excluded" if i == "a/00" else "" for i in ids]}),
                 tmp_path / "photos.tsv")
     run_project_pca(tmp_path / "photos.tsv", {"a": tmp_path / "a.h5", "b": tmp_path / "b.h5"},
                     tmp_path / "base", tmp_path / "pca.h5", batch_size=4, dataset="stacks")
