@@ -31,7 +31,8 @@ def test_arrangements_add_nothing_to_the_first_paint_and_map_each_photo_to_its_c
     order = [4, 0, 3, 1, 2]
     extra = {"rent": arrangement(grid, 2, 3, order), "wide": arrangement(grid, 1, 5, order[::-1])}
     build_viewer(grid, photos, neighbours, tmp_path / "arranged", geometry=GEOMETRY,
-                 leaflet_dir=leaflet, photo_roots=roots, arrangements=extra)
+                 leaflet_dir=leaflet, client_zip_dir=leaflet.parents[1] / "client-zip",
+                 photo_roots=roots, arrangements=extra)
     for name in ("index.json", "grid.bin"):
         assert (tmp_path / "plain/data" / name).read_bytes() == \
             (tmp_path / "arranged/data" / name).read_bytes()
@@ -58,5 +59,5 @@ def test_an_arrangement_named_like_the_look_alike_map_is_refused(inputs, tmp_pat
     grid, photos, neighbours, roots, leaflet = inputs
     with pytest.raises(ValueError, match="cannot be a file name"):
         build_viewer(grid, photos, neighbours, tmp_path / "v", geometry=GEOMETRY,
-                     leaflet_dir=leaflet, photo_roots=roots,
-                     arrangements={"similarity": arrangement(grid, 2, 3, [0, 1, 2, 3, 4])})
+                     leaflet_dir=leaflet, client_zip_dir=leaflet.parents[1] / "client-zip",
+                     photo_roots=roots, arrangements={"similarity": arrangement(grid, 2, 3, [0, 1, 2, 3, 4])})
