@@ -87,8 +87,21 @@ class EnvBlocker(importlib.abc.MetaPathFinder):
         # _sysconfigdata_*: the interpreter's build settings, part of every Python
         if top in self.allowed or top.startswith("_sysconfigdata") or _called_from_snakemake():
             return None  # let the ordinary finders look
+        if "." not in fullname and self._shipped_by_allowed(fullname, path):
+            return None
         raise ModuleNotFoundError(f"No module named {fullname!r} (not provided by {self.env_file})",
                                   name=fullname)
+
+    def _shipped_by_allowed(self, name, path) -> bool:
+        """A module an allowed package ships in its own folder and imports by its bare name after
+        putting that folder on sys.path (onnxruntime's quantization does, for fusion_utils)."""
+        import importlib.machinery
+
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or not spec.origin:
+            return False
+        return any(folder.name in self.allowed and folder.parent.name in ("site-packages", "dist-packages")
+                   for folder in Path(spec.origin).parents)
 
     def arm(self) -> None:
         """Forget modules outside the environment that loading Snakemake pulled in, then block."""

@@ -328,12 +328,12 @@ def test_each_rule_runs_with_only_its_conda_env_packages(built, tmp_path):
 
 
 def test_a_missing_package_is_caught_by_the_env_check(tmp_path):
-    """The check above can fail: without lapjv in the environment the grid cannot be imported."""
-    env = tmp_path / "no_lapjv.yaml"
+    """The check above can fail: without openTSNE in the environment t-SNE cannot be imported."""
+    env = tmp_path / "no_opentsne.yaml"
     env.write_text(yaml.safe_dump({"channels": ["conda-forge"],
                                    "dependencies": ["python=3.11", "numpy", "scipy", "pandas"]}))
-    done = run_in_env(env, "--import", "roomgrid.layout.grid", cwd=tmp_path)
-    assert done.returncode != 0 and "No module named 'lapjv'" in done.stderr
+    done = run_in_env(env, "--import", "roomgrid.layout.tsne", cwd=tmp_path)
+    assert done.returncode != 0 and "No module named 'openTSNE'" in done.stderr
 
 
 def test_an_exclude_list_exported_by_the_viewer_removes_those_photos_downstream_only(built, tmp_path):
@@ -352,7 +352,7 @@ def test_an_exclude_list_exported_by_the_viewer_removes_those_photos_downstream_
         "select_photos", "reduce_pca", "embed_tsne", "find_neighbours", "assign_grid",
         "render_tiles", "build_viewer", "plot_triage", "plot_pca_variance", "plot_layout",
         "plot_counts", "plot_examples", "plot_tsne_thumbnails", "plot_benchmarks", "save_base",
-        "all"}
+        "all", "arrange_photos", "render_arrangement_tiles", "plot_arrangements"}
     snakemake(work, configs=configs)
     photos = read_table(work / "results/selection/photos.tsv").set_index("id")
     assert list(photos.loc[excluded, "dropped"]) == ["excluded"] * 3
