@@ -31,7 +31,9 @@ CONFIG["clusters"] = {"k": 6, "seed": 0}
 GLOBAL_AFTER_SELECTION = {"select_photos", "reduce_pca", "embed_tsne", "find_neighbours",
                           "assign_grid", "render_tiles", "build_viewer", "plot_triage",
                           "plot_pca_variance", "plot_layout", "plot_culling", "plot_counts",
-                          "plot_examples", "plot_tsne_thumbnails", "plot_benchmarks", "save_base", "all"}
+                          "plot_examples", "plot_tsne_thumbnails", "plot_benchmarks", "save_base", "all",
+                          # the other arrangements are laid out from the selection too
+                          "arrange_photos", "render_arrangement_tiles", "plot_arrangements"}
 
 
 def digests(folder):
