@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image, ImageChops, ImageDraw
 
 WIDTH, HEIGHT = 600, 450
-AREAS_TSV = Path(__file__).resolve().parents[1] / "src/roomgrid/data/us_areas.tsv"
+AREAS_TSV = Path(__file__).resolve().parents[1] / "src/roomgrid/sources/scrape/data/us_areas.tsv"
 GRAPHIC_SHARE = 0.02
 DUPLICATE_SHARE = 0.03
 NEAR_DUPLICATE_SHARE = 1 / 3  # of the duplicates
