@@ -214,6 +214,80 @@ def test_embed_city_stores_every_readable_photo_in_scan_order(model_path, int8_p
     assert not list(tmp_path.glob(".cnn.h5*"))  # no temporary file left behind
 
 
+def city_with_bad_files(demo_city, tmp_path, count=24) -> Path:
+    """A photo table of ``count`` demo photos with an empty file and a text file among them."""
+    folder, truth = demo_city
+    files = [str(folder / f) for f in truth.loc[truth["kind"] == "photo", "file"][:count]]
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    files[3:3] = [str(tmp_path / "empty.jpg")]
+    files[20:20] = [str(tmp_path / "notes.jpg")]
+    assert len(files) == count + 2
+    photos = pd.DataFrame({"id": [f"alpha/{i}.jpg" for i in range(len(files))], "path": files})
+    write_table(photos, tmp_path / "photos.tsv")
+    return tmp_path / "photos.tsv"
+
+
+def scan_and_embed_into(folder: Path, photos_tsv: Path, model: Path):
+    from roomgrid.features.scan_pass import scan_and_embed
+
+    return scan_and_embed(photos_tsv, folder / "scan.tsv", folder / "stacks.h5",
+                          folder / "thumbs.h5", folder / "cnn_scan.h5", model,
+                          embed=cnn.EmbedSettings(threads=1, device="cpu", batch_size=8))
+
+
+def test_the_scans_pass_gives_the_vectors_a_job_of_their_own_gives(int8_path, demo_city, tmp_path,
+                                                                   caplog):
+    """One decode for scan and network: the same vectors as embedding anew (cnn.h5) at the draft
+    size the workflow gives both, and a photo that cannot be decoded is reported once."""
+    from roomgrid.features.scan_pass import draft_side
+    from roomgrid.scan.city import ScanSettings
+
+    photos_tsv = city_with_bad_files(demo_city, tmp_path)
+    with caplog.at_level("WARNING"):
+        table = scan_and_embed_into(tmp_path, photos_tsv, int8_path)
+    assert [r.getMessage() for r in caplog.records if "empty file" in r.getMessage()] == \
+        ["skipped alpha/3.jpg: empty file"]
+    skipped = table[table["status"] != "ok"]
+    assert dict(zip(skipped["id"], skipped["reason"])) == {"alpha/3.jpg": "empty file",
+                                                           "alpha/20.jpg": "not an image"}
+    # batch size 8 and 3 threads on purpose: neither changes a vector.
+    settings = cnn.EmbedSettings(threads=3, device="cpu", batch_size=8,
+                                 min_side=draft_side(ScanSettings(), 224))
+    cnn.embed_city(photos_tsv, tmp_path / "scan.tsv", int8_path, tmp_path / "cnn.h5", settings)
+    with h5py.File(tmp_path / "cnn_scan.h5") as shared, h5py.File(tmp_path / "cnn.h5") as alone:
+        assert list(shared["ids"].asstr()[:]) == list(table.loc[table["status"] == "ok", "id"])
+        assert list(shared["ids"].asstr()[:]) == list(alone["ids"].asstr()[:])
+        assert shared["features"].shape == (24, 1280)
+        np.testing.assert_array_equal(shared["features"][:], alone["features"][:])
+        assert dict(shared["features"].attrs) | {"providers": ""} == \
+            dict(alone["features"].attrs) | {"providers": ""}
+    # The scan's own products are those of a scan without the network.
+    from roomgrid.scan.city import scan_city
+
+    plain = scan_city(photos_tsv, tmp_path / "p.tsv", tmp_path / "p_stacks.h5",
+                      tmp_path / "p_thumbs.h5", min_side=draft_side(ScanSettings(), 224))
+    pd.testing.assert_frame_equal(plain, table)
+    with h5py.File(tmp_path / "thumbs.h5") as a, h5py.File(tmp_path / "p_thumbs.h5") as b:
+        np.testing.assert_array_equal(a["thumbs"][:], b["thumbs"][:])
+
+
+def test_the_workflow_knows_which_model_made_the_scans_vectors(int8_path, demo_city, tmp_path):
+    from roomgrid.features.scan_pass import model_facts, scan_features_current
+
+    made = tmp_path / "cnn_scan.h5"
+    today = model_facts("efficientnet-lite0", 224, None, "int8")
+    assert scan_features_current(made, today)  # not made yet: the coming scan makes it with today's
+    scan_and_embed_into(tmp_path, city_with_bad_files(demo_city, tmp_path, count=5), int8_path)
+    assert scan_features_current(made, today)
+    assert not scan_features_current(made, model_facts("efficientnet-lite0", 224, None, "fp32"))
+    assert not scan_features_current(made, model_facts("efficientnet-lite0", 192, None, "int8"))
+    assert not scan_features_current(made, model_facts("efficientnet-lite0", 224, "/w/mine.pt",
+                                                       "int8"))
+    made.write_bytes(b"cut short")
+    assert not scan_features_current(made, today)  # unreadable: embed anew
+
+
 def test_cuda_is_asked_for_only_when_there_is_a_provider():
     assert cnn.providers_for("auto", ["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
     assert cnn.providers_for("auto", ["CUDAExecutionProvider", "CPUExecutionProvider"]) == \

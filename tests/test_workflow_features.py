@@ -84,7 +84,9 @@ def test_every_readable_photo_has_cnn_features_and_a_prediction(built):
     for city in CITIES:
         scan = read_table(built / f"results/cities/{city}/scan.tsv")
         ok = list(scan.loc[scan["status"] == "ok", "id"])
-        with h5py.File(built / f"results/cities/{city}/cnn.h5") as handle:
+        # The scan's pass embedded the photos; no city needed a feature job of its own.
+        assert not (built / f"results/cities/{city}/cnn.h5").exists()
+        with h5py.File(built / f"results/cities/{city}/cnn_scan.h5") as handle:
             assert list(handle["ids"].asstr()[:]) == ok
             assert handle["features"].shape == (len(ok), 1280)
             assert handle["features"].attrs["precision"] == "int8"  # the default
@@ -167,9 +169,62 @@ def test_precision_reruns_the_export_the_features_and_what_follows_not_the_scan(
     assert not rules & {"scan_city", "index_city", "make_demo_city"}
 
 
-def test_device_reruns_the_feature_jobs_but_not_the_export(built):
-    rules = {rule for rule, _ in rules_after(built, "features", device="cpu")}
-    assert "embed_city" in rules and "export_cnn" not in rules and "scan_city" not in rules
+@pytest.mark.parametrize("change", [{"device": "cpu"}, {"batch_size": 8}])
+def test_device_and_batch_size_rerun_nothing(built, change):
+    """They set how fast the vectors come, not what they say (the scan's pass embeds the photos)."""
+    assert rules_after(built, "features", **change) == set()
+
+
+def test_a_new_precision_embeds_anew_without_touching_the_scan_and_back_again(built, tmp_path):
+    """The must-show of the scan's shared pass: a model change re-runs the features and what follows;
+    the scan's entropy, hashes, stacks and thumbnails stay, byte for byte and by time."""
+    import h5py
+    import numpy as np
+
+    work = tmp_path / "copy"
+    shutil.copytree(built, work, symlinks=True)
+    scanned = [work / f"results/cities/{c}/{n}" for c in CITIES
+               for n in ("scan.tsv", "stacks.h5", "thumbs.h5", "cnn_scan.h5")]
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in scanned}
+    (work / "fp32.yaml").write_text(yaml.safe_dump({"features": {"cnn": {"precision": "fp32"}}}))
+    snakemake(work, "--skip-script-cleanup", configs=("config.yaml", "fp32.yaml"))
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in scanned} == before
+    for city in CITIES:
+        scan = read_table(work / f"results/cities/{city}/scan.tsv")
+        with h5py.File(work / f"results/cities/{city}/cnn.h5") as new, \
+                h5py.File(work / f"results/cities/{city}/cnn_scan.h5") as old:
+            assert list(new["ids"].asstr()[:]) == list(scan.loc[scan["status"] == "ok", "id"])
+            assert new["features"].attrs["precision"] == "fp32"
+            assert old["features"].attrs["precision"] == "int8"
+            cosine = np.sum(new["features"][:].astype(np.float32) *
+                            old["features"][:].astype(np.float32), axis=1)
+        assert np.median(cosine) >= 0.98  # the same photos, seen by the two precisions
+    # What followed read the new vectors: the clusters were made from them.
+    assert (work / "results/clusters/clusters.tsv").stat().st_mtime_ns > \
+        max(mtime for _, mtime in before.values())
+    # The re-embedding job runs with only its conda environment's packages too.
+    assert "embed_city" in rerun_jobs_in_their_envs(work, tmp_path / "again")
+    # Back to int8: the scan's own features are current again, so only what follows re-runs.
+    jobs = planned_jobs(work)
+    rules = {rule for rule, _ in jobs}
+    assert "export_cnn" in rules and "cluster_photos" in rules
+    assert not rules & {"embed_city", "scan_city", "index_city", "make_demo_city"}
+
+
+def test_a_city_embedded_on_its_own_gets_the_same_vectors(built, tmp_path):
+    """The scan's pass batches a city's photos in the scan's order, whatever else runs beside it:
+    a city scanned alone, in a run of its own, gets the vectors the full run gave it."""
+    work = tmp_path / "copy"
+    shutil.copytree(built, work, symlinks=True)
+    city = CITIES[1]
+    made = work / f"results/cities/{city}/cnn_scan.h5"
+    made.unlink()
+    snakemake(work, str(made.relative_to(work)))
+    import h5py
+
+    with h5py.File(made) as handle, h5py.File(built / made.relative_to(work)) as first:
+        assert handle["features"][:].tobytes() == first["features"][:].tobytes()
+        assert list(handle["ids"].asstr()[:]) == list(first["ids"].asstr()[:])
 
 
 def test_cluster_count_reruns_clusters_and_selection_not_the_classifier(built):

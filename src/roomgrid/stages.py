@@ -73,8 +73,17 @@ def index_city(job) -> None:
 def scan_city(job) -> None:
     from .scan.city import ScanSettings, scan_city as scan
 
-    scan(job.input[0], job.output.scan, job.output.stacks, job.output.thumbs,
-         ScanSettings(**dict(job.params.items())))
+    p, o = job.params, job.output
+    settings = ScanSettings(stack_size=p.stack_size, sigmas=p.sigmas, colour=p.colour,
+                            thumb_px=p.thumb_px, draft=p.draft, max_pixels=p.max_pixels)
+    if "features" not in o.keys():
+        scan(job.input.photos, o.scan, o.stacks, o.thumbs, settings)
+        return
+    # features.kind cnn: the same decode also feeds the network.
+    from .features.scan_pass import scan_and_embed
+
+    scan_and_embed(job.input.photos, o.scan, o.stacks, o.thumbs, o.features, job.input.model,
+                   settings, _embed_settings(job))
 
 
 def select_photos(job) -> None:
@@ -102,12 +111,22 @@ def export_cnn(job) -> None:
 
 
 def embed_city(job) -> None:
-    from .features.cnn import EmbedSettings, embed_city as embed
+    from .features.cnn import embed_city as embed
 
     p = job.params
-    settings = EmbedSettings(threads=job.threads, device=p.device, batch_size=p.batch_size,
-                             draft=p.draft, max_pixels=p.max_pixels)
+    settings = _embed_settings(job, draft=p.draft, max_pixels=p.max_pixels, min_side=p.min_side)
     embed(job.input.photos, job.input.scan, job.input.model, job.output[0], settings)
+
+
+def _embed_settings(job, **settings):
+    """How a job runs the network. The device and batch size come from the config, not from
+    params: they change how fast the vectors come, not what they say, so changing them re-runs
+    nothing (above all not the scan, whose pass embeds the photos)."""
+    from .features.cnn import EmbedSettings
+
+    cnn = job.config["features"]["cnn"]
+    return EmbedSettings(threads=job.threads, device=cnn["device"], batch_size=cnn["batch_size"],
+                         **settings)
 
 
 def cluster_photos(job) -> None:
@@ -123,8 +142,10 @@ def embed_labels(job) -> None:
     from .features.labels import run_embed_labels
 
     p = job.params
+    # The device is not a param: it changes how fast the vectors come, not what they say.
     run_embed_labels(p.labels_dir, job.output.features, job.output.files, kind=p.kind,
-                     model_onnx=job.input.model or None, threads=job.threads, device=p.device,
+                     model_onnx=job.input.model or None, threads=job.threads,
+                     device=job.config["features"]["cnn"]["device"],
                      stack=p.stack, max_pixels=p.max_pixels)
 
 

@@ -5,6 +5,7 @@ rule cluster_photos:
     input:
         scans=per_city("results/cities/{city}/scan.tsv"),
         features=feature_files(),
+        model=cnn_model(),
         # extend: keep the base's clusters, new photos join the nearest
         base=BASE_INPUT,
     output:

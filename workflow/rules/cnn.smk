@@ -1,5 +1,6 @@
-# CNN features (features.kind: cnn): the network exported once to ONNX, then each city's photos
-# embedded by onnxruntime in a job of its own.
+# CNN features (features.kind: cnn): the network exported once to ONNX; each city's scan job embeds
+# its photos with it (scan.smk). embed_city embeds a city anew only when the scan's features were
+# made by another model or precision (cnn_features() in common.smk).
 
 
 rule export_cnn:
@@ -36,9 +37,8 @@ rule embed_city:
         mem_mb=1500,
         runtime=30,
     params:
-        device=config["features"]["cnn"]["device"],
-        batch_size=config["features"]["cnn"]["batch_size"],
         draft=config["scan"]["draft"],
         max_pixels=config["scan"]["max_pixels"],
+        min_side=CNN_DRAFT_SIDE,
     script:
         "../scripts/run_stage.py"

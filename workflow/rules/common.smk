@@ -159,13 +159,65 @@ if CULL["cluster_labels"] and config["clusters"]["k"] == 0:
     stop("config key cull.cluster_labels names clusters, but clusters.k is 0")
 
 
+# features.kind cnn: each city's scan job also embeds its photos, from the same decode, into
+# cnn_scan.h5 with the model of the day. The model is ancient to the scan, so a new model or
+# precision never re-runs the scan: a city whose cnn_scan.h5 another model made is embedded anew
+# into cnn.h5 (embed_city), and what follows reads that instead.
+SCAN_INPUTS = {"photos": "results/cities/{city}/photos.tsv"}
+SCAN_OUTPUTS = {
+    "scan": "results/cities/{city}/scan.tsv",
+    "stacks": "results/cities/{city}/stacks.h5",
+    "thumbs": "results/cities/{city}/thumbs.h5",
+}
+if FEATURES == "cnn":
+    from roomgrid.features.scan_pass import (
+        draft_side,
+        model_facts,
+        scan_features_current,
+    )
+    from roomgrid.scan.city import ScanSettings
+
+    CNN = config["features"]["cnn"]
+    CNN_MODEL_FACTS = model_facts(
+        CNN["model"], CNN["input_px"], CNN["weights"], CNN["precision"]
+    )
+    # The draft decode both embeddings use (the scan's pass and embed_city), so they agree.
+    CNN_DRAFT_SIDE = draft_side(
+        ScanSettings(
+            stack_size=config["scan"]["stack"]["size"],
+            thumb_px=config["scan"]["thumb_px"],
+            draft=config["scan"]["draft"],
+        ),
+        CNN["input_px"],
+    )
+    SCAN_INPUTS["model"] = ancient("results/model/cnn.onnx")
+    SCAN_OUTPUTS["features"] = "results/cities/{city}/cnn_scan.h5"
+
+
+def embedded_anew(city):
+    """Whether ``city``'s scan features were made by another model than the configured one."""
+    return not scan_features_current(
+        f"results/cities/{city}/cnn_scan.h5", CNN_MODEL_FACTS
+    )
+
+
+def cnn_features(city):
+    """The scan's features of ``city`` while the configured model made them, else cnn.h5."""
+    name = "cnn.h5" if embedded_anew(city) else "cnn_scan.h5"
+    return f"results/cities/{city}/{name}"
+
+
 def feature_files():
     """Each city's features file, in CITIES order."""
-    name = "cnn.h5" if FEATURES == "cnn" else "stacks.h5"
-    return per_city(f"results/cities/{{city}}/{name}")
+    if FEATURES == "cnn":
+        return [cnn_features(city) for city in CITIES]
+    return per_city("results/cities/{city}/stacks.h5")
 
 
 def cnn_model():
+    """The model file, also an input of each reader of feature_files(). Snakemake does not
+    follow a new model through the scan (its input is ancient), so a change of model must reach
+    what reads the features directly, also when that is the scan's file again."""
     return "results/model/cnn.onnx" if FEATURES == "cnn" else []
 
 
@@ -215,5 +267,16 @@ def stage_benchmarks():
             if "{arrangement}" in pattern:
                 files.extend(arrangement_files(pattern))
             else:
-                files.extend(per_city(pattern) if "{city}" in pattern else [pattern])
+                files.extend(
+                    expand(pattern, city=stage_cities(stage.name))
+                    if "{city}" in pattern
+                    else [pattern]
+                )
     return files
+
+
+def stage_cities(stage):
+    """The cities of a per-city stage (embed_city: only the cities embedded anew)."""
+    if stage == "embed_city":
+        return [city for city in CITIES if embedded_anew(city)]
+    return CITIES

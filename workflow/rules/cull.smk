@@ -21,7 +21,6 @@ rule embed_labels:
         ),
         kind=FEATURES,
         stack=config["scan"]["stack"],
-        device=config["features"]["cnn"]["device"],
         max_pixels=config["scan"]["max_pixels"],
     script:
         "../scripts/run_stage.py"
@@ -31,6 +30,7 @@ rule predict_types:
     input:
         scans=per_city("results/cities/{city}/scan.tsv"),
         features=feature_files(),
+        model=cnn_model(),
         labels_csv=config["cull"]["labels_csv"] or [],
         labels_h5="results/cull/labels.h5" if config["cull"]["labels_dir"] else [],
         clusters=(

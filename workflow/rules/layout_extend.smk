@@ -8,6 +8,7 @@ rule project_pca:
     input:
         photos="results/selection/photos.tsv",
         features=feature_files(),
+        model=cnn_model(),
         base="results/base",
     output:
         "results/embedding/pca.h5",

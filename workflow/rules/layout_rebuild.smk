@@ -8,6 +8,7 @@ rule reduce_pca:
     input:
         photos="results/selection/photos.tsv",
         features=feature_files(),
+        model=cnn_model(),
     output:
         "results/embedding/pca.h5",
     log:

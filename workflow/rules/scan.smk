@@ -1,13 +1,12 @@
-# One pass over each city's photos: triage entropy, dHash, feature stacks and thumbnails.
+# One pass over each city's photos: triage entropy, dHash, feature stacks and thumbnails, and with
+# features.kind cnn the CNN features from the same decode (SCAN_OUTPUTS, in common.smk).
 
 
 rule scan_city:
     input:
-        "results/cities/{city}/photos.tsv",
+        **SCAN_INPUTS,
     output:
-        scan="results/cities/{city}/scan.tsv",
-        stacks="results/cities/{city}/stacks.h5",
-        thumbs="results/cities/{city}/thumbs.h5",
+        **SCAN_OUTPUTS,
     log:
         "logs/scan_city/{city}.log",
     benchmark:

@@ -270,6 +270,7 @@ class CnnEmbedder:
         self.dim = int(meta["dim"])
         # Files exported before precision existed are fp32.
         self.precision = meta.get("precision", "fp32")
+        self.weights = meta.get("weights", "pretrained")
 
     def transform(self, pixels: np.ndarray) -> np.ndarray:
         features = self.session.run(None, {"pixels": np.ascontiguousarray(pixels, np.uint8)})[0]
@@ -292,22 +293,29 @@ class EmbedSettings:
     batch_size: int = 32
     draft: bool = True
     max_pixels: int = 60_000_000
+    # The draft decode's smallest side; None: the network's input size. The workflow passes the
+    # scan's (roomgrid.features.scan_pass.draft_side), so a city embedded anew gets the vectors
+    # the scan's pass gave it.
+    min_side: int | None = None
 
 
 def embed_files(paths: Iterable[str | os.PathLike], embedder: CnnEmbedder, *, batch_size: int = 32,
-                draft: bool = True, max_pixels: int = 60_000_000
+                draft: bool = True, max_pixels: int = 60_000_000, min_side: int | None = None
                 ) -> Iterator[tuple[list[int], list[tuple[int, str]], np.ndarray]]:
     """Embed image files batch by batch. Yields (positions embedded, [(position, reason)] of files
-    that could not be decoded, features of the embedded ones)."""
+    that could not be decoded, features of the embedded ones). A draft decode keeps both sides at
+    least ``min_side`` (default: the network's input size)."""
     from ..scan.decode import BadPhoto, decode_photo
     from ..scan.stacks import square_thumbnail
 
     size = embedder.input_px
+    if min_side is None:
+        min_side = size
     buffer = np.empty((batch_size, size, size, 3), np.uint8)
     done, failed = [], []
     for position, path in enumerate(paths):
         try:
-            decoded = decode_photo(Path(path).read_bytes(), min_side=size if draft else 0,
+            decoded = decode_photo(Path(path).read_bytes(), min_side=min_side if draft else 0,
                                    max_pixels=max_pixels)
         except (BadPhoto, OSError) as exc:
             failed.append((position, str(exc)))
@@ -351,7 +359,8 @@ def embed_city(photos_tsv, scan_tsv, model_onnx, out_h5, settings: EmbedSettings
     progress = tqdm(total=len(ids), desc="cnn", unit="photo", mininterval=5)
     for done, failed, batch in embed_files(photos.loc[ids, "path"], embedder,
                                            batch_size=settings.batch_size, draft=settings.draft,
-                                           max_pixels=settings.max_pixels):
+                                           max_pixels=settings.max_pixels,
+                                           min_side=settings.min_side):
         if failed:
             # The scan read these a moment ago: the files changed under us. The next run re-scans.
             position, reason = failed[0]
@@ -361,6 +370,7 @@ def embed_city(photos_tsv, scan_tsv, model_onnx, out_h5, settings: EmbedSettings
         progress.update(len(done))
     progress.close()
     write_features(out_h5, ids, features, {"model": embedder.model, "input_px": embedder.input_px,
+                                           "weights": embedder.weights,
                                            "precision": embedder.precision,
                                            "providers": ",".join(embedder.providers)})
     logger.info("embedded %d photos with %s at %d px (%s) on %s", len(ids), embedder.model,

@@ -11,7 +11,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import h5py
 import numpy as np
@@ -43,18 +43,24 @@ class ScanSettings:
 
 def scan_city(photos_tsv: str | os.PathLike, scan_tsv: str | os.PathLike,
               stacks_h5: str | os.PathLike, thumbs_h5: str | os.PathLike,
-              settings: ScanSettings = ScanSettings()) -> pd.DataFrame:
+              settings: ScanSettings = ScanSettings(), *, min_side: int | None = None,
+              on_photo: Callable[[str, Image.Image], None] | None = None) -> pd.DataFrame:
     """Scan every photo of a city's photo table.
 
     Writes ``scan_tsv`` (one row per file: ok or skipped with a reason), and for the readable ones
     ``stacks_h5`` (``ids``, ``stacks``) and ``thumbs_h5`` (``ids``, ``thumbs``), rows in the same
     order. All three are written atomically.
+
+    ``on_photo(id, image)``, if given, receives each readable photo's decoded image, in the order
+    of the rows, so that a later stage can share the decode (the CNN features do); ``min_side``
+    then overrides the draft decode's smallest side (see :func:`draft_decode_side`).
     """
     photos = read_table(photos_tsv)
     n = len(photos)
     shape = stack_shape(settings.stack_size, len(settings.sigmas), settings.colour)
     thumb_shape = (settings.thumb_px, settings.thumb_px, 3)
-    min_side = max(settings.stack_size, settings.thumb_px) if settings.draft else 0
+    if min_side is None:
+        min_side = draft_decode_side(settings)
     records = []
     with atomic_path(stacks_h5) as stacks_tmp, atomic_path(thumbs_h5) as thumbs_tmp, \
             h5py.File(stacks_tmp, "w") as stacks_file, h5py.File(thumbs_tmp, "w") as thumbs_file:
@@ -94,6 +100,8 @@ def scan_city(photos_tsv: str | os.PathLike, scan_tsv: str | os.PathLike,
                           entropy=round(histogram_entropy(trim_uniform_border(gray)), 6),
                           entropy_untrimmed=round(histogram_entropy(gray), 6), dhash=dhash_hex(small))
             records.append(record)
+            if on_photo is not None:
+                on_photo(photo_id, image)
         for handle, rows in ((stacks_file, stacks), (thumbs_file, thumbs)):
             rows.close()
             handle.create_dataset("ids", data=np.array(ok_ids, dtype=object),
@@ -107,6 +115,11 @@ def scan_city(photos_tsv: str | os.PathLike, scan_tsv: str | os.PathLike,
     skipped = table[table["status"] != "ok"]
     logger.info("scanned %d photos: %d ok, %d skipped", n, len(ok_ids), len(skipped))
     return table
+
+
+def draft_decode_side(settings: ScanSettings) -> int:
+    """The smallest side the scan's products need from a draft-mode JPEG decode (0: full size)."""
+    return max(settings.stack_size, settings.thumb_px) if settings.draft else 0
 
 
 def read_regular_file(path: str | os.PathLike) -> bytes:

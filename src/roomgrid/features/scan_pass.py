@@ -1,0 +1,112 @@
+"""CNN features in the scan's own pass: each photo decoded once for the triage, the hashes, the
+thumbnail and the network.
+
+With ``features.kind: cnn`` the scan job of a city also embeds its photos (:func:`scan_and_embed`),
+writing ``cnn_scan.h5`` beside the scan's files and recording which model made them. A later
+change of model or precision does not re-run the scan: the workflow sees that the scan's features
+were made by another model (:func:`scan_features_current`) and embeds that city anew into
+``cnn.h5`` (:func:`roomgrid.features.cnn.embed_city`). Both paths decode at the same draft size
+(:func:`draft_side`) and batch the same photos together, so they give the same vectors.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..scan.city import ScanSettings, draft_decode_side, scan_city
+from .cnn import CnnEmbedder, EmbedSettings, write_features
+from ..scan.stacks import square_thumbnail
+
+logger = logging.getLogger(__name__)
+
+# The model settings a features file records and the workflow compares with its config.
+MODEL_KEYS = ("model", "input_px", "weights", "precision")
+
+
+def draft_side(scan: ScanSettings, input_px: int) -> int:
+    """The smallest side a draft-mode JPEG decode must keep for the scan and the network together
+    (0: decode at full size)."""
+    return max(draft_decode_side(scan), input_px) if scan.draft else 0
+
+
+def model_facts(model: str, input_px: int, weights: str | None, precision: str) -> dict:
+    """The settings that make a model, as :func:`roomgrid.features.cnn.export_onnx` records them."""
+    return {"model": model, "input_px": int(input_px),
+            "weights": os.path.basename(weights) if weights else "pretrained",
+            "precision": precision}
+
+
+def scan_features_current(features_h5: str | os.PathLike, wanted: dict) -> bool:
+    """True unless ``features_h5`` exists and was made by another model than ``wanted``
+    (:func:`model_facts`): a file not there yet is made by the coming scan, with today's model."""
+    import h5py
+
+    if not os.path.exists(features_h5):
+        return True
+    try:
+        with h5py.File(features_h5, "r") as handle:
+            attrs = handle["features"].attrs
+            made = {key: attrs.get(key) for key in MODEL_KEYS}
+    except (OSError, KeyError):
+        return False  # unreadable: embed anew rather than trust it
+    made["input_px"] = int(made["input_px"]) if made["input_px"] is not None else None
+    return {key: _plain(value) for key, value in made.items()} == \
+        {key: _plain(value) for key, value in wanted.items()}
+
+
+def _plain(value):
+    return value.decode() if isinstance(value, bytes) else value
+
+
+@dataclass
+class _Embedding:
+    """Collects the scan's decoded photos into batches for the network, in scan order."""
+
+    embedder: CnnEmbedder
+    batch_size: int
+
+    def __post_init__(self):
+        size = self.embedder.input_px
+        self.buffer = np.empty((self.batch_size, size, size, 3), np.uint8)
+        self.filled = 0
+        self.ids: list[str] = []
+        self.parts: list[np.ndarray] = []
+
+    def __call__(self, photo_id: str, image) -> None:
+        self.buffer[self.filled] = square_thumbnail(image, self.embedder.input_px)
+        self.filled += 1
+        self.ids.append(photo_id)
+        if self.filled == self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.filled:
+            self.parts.append(self.embedder.transform(self.buffer[:self.filled]).astype(np.float16))
+            self.filled = 0
+
+    def features(self) -> np.ndarray:
+        self.flush()
+        return np.concatenate(self.parts) if self.parts else \
+            np.empty((0, self.embedder.dim), np.float16)
+
+
+def scan_and_embed(photos_tsv, scan_tsv, stacks_h5, thumbs_h5, features_h5, model_onnx,
+                   scan: ScanSettings = ScanSettings(), embed: EmbedSettings = EmbedSettings()):
+    """Scan a city (:func:`roomgrid.scan.city.scan_city`) and embed every photo it could read from
+    the same decode; ``features_h5`` holds ``ids`` and ``features`` as ``cnn.h5`` does. A photo
+    that cannot be decoded gets its reason once, in the scan table. Returns the scan table."""
+    embedder = CnnEmbedder(model_onnx, threads=embed.threads, device=embed.device)
+    embedding = _Embedding(embedder, embed.batch_size)
+    table = scan_city(photos_tsv, scan_tsv, stacks_h5, thumbs_h5, scan,
+                      min_side=draft_side(scan, embedder.input_px), on_photo=embedding)
+    write_features(features_h5, embedding.ids, embedding.features(),
+                   {"model": embedder.model, "input_px": embedder.input_px,
+                    "weights": embedder.weights, "precision": embedder.precision,
+                    "providers": ",".join(embedder.providers)})
+    logger.info("embedded %d photos with %s at %d px (%s) in the scan's pass", len(embedding.ids),
+                embedder.model, embedder.input_px, embedder.precision)
+    return table
