@@ -19,26 +19,50 @@ MIB = 2**20
 
 
 class TreeSampler:
-    """Peak of the summed RSS of a process and all its descendants, polled every ``interval`` s.
+    """Peak of the summed memory of a process and all its descendants, polled every ``interval`` s.
 
     ``ru_maxrss`` only knows single processes; a pool of workers or a Snakemake run needs the sum.
+    ``warm_dir``: also count the warm server of the per-city jobs started in that work directory
+    (roomgrid.core.warm) and its children, which leave the tree. Forked children share most of
+    their pages with their parent, so each process counts its proportional share (PSS) rather
+    than its RSS, which would count the shared pages once per child.
     """
 
-    def __init__(self, pid: int, interval: float = 0.5):
+    def __init__(self, pid: int, interval: float = 0.5, warm_dir: str | None = None):
         self.pid = pid
         self.interval = interval
+        self.warm_dir = os.path.realpath(warm_dir) if warm_dir else None
         self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
+    def _processes(self) -> list:
+        root = psutil.Process(self.pid)
+        found = [root, *root.children(recursive=True)]
+        if self.warm_dir:
+            for process in psutil.process_iter(["cmdline"]):
+                try:
+                    if "roomgrid.core.warm" in " ".join(process.info["cmdline"] or []) and \
+                            os.path.realpath(process.cwd()) == self.warm_dir:
+                        found += [process, *process.children(recursive=True)]
+                except psutil.Error:
+                    pass
+        return found
+
+    @staticmethod
+    def _memory(process) -> int:
+        try:
+            return process.memory_full_info().pss
+        except (psutil.AccessDenied, AttributeError):
+            return process.memory_info().rss
+
     def _poll(self) -> None:
         while not self._stop.is_set():
             try:
-                root = psutil.Process(self.pid)
-                total = root.memory_info().rss
-                for child in root.children(recursive=True):
+                total = 0
+                for process in {p.pid: p for p in self._processes()}.values():
                     try:
-                        total += child.memory_info().rss
+                        total += self._memory(process)
                     except psutil.Error:
                         pass
                 self.peak = max(self.peak, total)

@@ -278,8 +278,10 @@ def saved_job(script: Path):
 
 def run_in_env(env_file: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     helper = Path(__file__).with_name("env_imports.py")
+    # In its own process: a warm server (roomgrid.core.warm) would import beyond the env's packages.
     return subprocess.run([sys.executable, str(helper), str(env_file), *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "ROOMGRID_WARM": "0"})
 
 
 # Rules this module's run has no labels for; tests/test_workflow_features.py runs them in their envs.

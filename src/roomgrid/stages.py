@@ -17,8 +17,32 @@ import sys
 from pathlib import Path
 
 
+# The many small per-city jobs: each runs in a fork of a warm process that has imported what they
+# need (roomgrid.core.warm), instead of paying ~1-2 s of start-up 400 times at 400 cities.
+WARM_RULES = frozenset({"make_demo_city", "index_city", "scan_city", "embed_city"})
+
+
 def run_rule(job) -> None:
-    """Run the adapter named after ``job.rule`` with the job's log file receiving its logging."""
+    """Run the adapter named after ``job.rule`` with the job's log file receiving its logging;
+    a per-city rule's job in the warm process when there is one to be had."""
+    if job.rule in WARM_RULES:
+        import pickle
+
+        from .core import warm
+
+        if warm.enabled():
+            try:
+                warm.run(pickle.dumps(job), f"{__name__}:run_here")
+                return
+            except warm.WarmUnavailable as why:
+                print(f"roomgrid: running the job in its own process ({why})", file=sys.stderr)
+            except warm.JobFailed:
+                raise SystemExit(1) from None  # the job said why on our stderr and in its log
+    run_here(job)
+
+
+def run_here(job) -> None:
+    """Run the job's adapter in this process."""
     from .core.runlog import logged
 
     adapter = adapter_for(job.rule)
@@ -343,4 +367,4 @@ def plot_culling(job) -> None:
 
 
 # Functions above that are not adapters.
-_NOT_ADAPTERS = {"run_rule", "adapter_for", "by_city"}
+_NOT_ADAPTERS = {"run_rule", "run_here", "adapter_for", "by_city"}
