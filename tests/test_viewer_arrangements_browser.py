@@ -88,9 +88,17 @@ def test_switching_keeps_the_centred_photo_centred_at_the_same_zoom(page, arrang
     # fits the view is held centred by its bounds.
     zoom = GEOMETRY.max_zoom + 1
     centre_on(page, photo, zoom)
+    shapes = {"similarity": (GEOMETRY.rows, GEOMETRY.cols),
+              "rent": (arranged["rent"].rows, arranged["rent"].cols),
+              "wide": (arranged["wide"].rows, arranged["wide"].cols)}
+    assert shapes["wide"] != shapes["similarity"]
+    assert page.text_content("#counts").endswith(f"{GEOMETRY.rows}\u00d7{GEOMETRY.cols} cells")
     for name in ("rent", "wide", "similarity", "wide"):
         switch(page, name)
         assert page.evaluate(CENTRE) == {"photo": photo, "zoom": zoom, "arrangement": name}
+        # the header's grid size is the shown arrangement's
+        rows, cols = shapes[name]
+        assert page.text_content("#counts").endswith(f"{rows}\u00d7{cols} cells"), name
     # The deeper pyramid is read at the map's zoom: its tiles exist and none is outside it.
     wide = TileGeometry(arranged["wide"].rows, arranged["wide"].cols)
     requested = [(re.search(r"/arrangements/wide/tiles/(\d+)/(\d+)/(\d+)\.jpg$", url), status)

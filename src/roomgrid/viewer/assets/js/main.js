@@ -58,10 +58,17 @@ function createMinimap() {
   update();
 }
 
-function showHeader(data) {
-  const index = data.index;
+// The counts line: photos, cities and the shown grid's size (config's rows and cols are the shown
+// arrangement's, so it is rewritten on every switch).
+function showCounts(data) {
   byId('counts').textContent = formatNumber(data.count) + ' photos \u00b7 ' + data.cities.length +
     (data.cities.length === 1 ? ' city' : ' cities') + ' \u00b7 ' + config.rows + '\u00d7' + config.cols + ' cells';
+}
+
+function showHeader(data) {
+  const index = data.index;
+  showCounts(data);
+  map.on('arrangement', () => showCounts(data));
   const list = byId('settings-list');
   const settings = Object.assign({
     'cell size': config.cell_px + ' px', 'tile size': config.tile_px + ' px', 'zoom levels': config.max_zoom + 1,
