@@ -125,6 +125,10 @@ def test_the_report_shows_clusters_and_culling(built):
     snakemake(built, "--report", "report.html")
     html = (built / "report.html").read_text(errors="replace")
     assert "clusters.png" in html and "culling.png" in html
+    # Which network made the features, and at what precision (captions, newlines escaped).
+    text = html.replace("\\n", " ")
+    assert "224 px in int8 precision, embedded in the scan's own pass" in text
+    assert "224 px, int8 precision (int8: quantized once at export" in text
 
 
 def rules_after(built, section, **values):
