@@ -8,6 +8,8 @@ rule export_cnn:
         "results/model/cnn.onnx",
     log:
         "logs/export_cnn.log",
+    benchmark:
+        "results/benchmarks/export_cnn.tsv"
     conda:
         "../../envs/cnn.yaml"
     params:
