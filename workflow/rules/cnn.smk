@@ -10,6 +10,8 @@ rule export_cnn:
         "logs/export_cnn.log",
     benchmark:
         "results/benchmarks/export_cnn.tsv"
+    # Every scan waits for the model: start it before the index jobs.
+    priority: 50
     conda:
         "../../envs/cnn.yaml"
     params:
