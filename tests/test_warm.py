@@ -84,6 +84,18 @@ def test_a_failing_job_fails_its_own_process_with_the_reason(workdir):
     assert client("probes:write", {"out": "c.txt", "text": "after"}).returncode == 0
 
 
+def test_a_server_that_cannot_start_is_given_up_at_once(workdir):
+    """The job then runs in its own process (roomgrid.stages.run_rule), without a 30 s wait."""
+    code = ("import sys, time; from roomgrid.core import warm; sys.executable = '/bin/false'\n"
+            "start = time.monotonic()\n"
+            "try:\n    warm.run(b'', 'probes:write')\n"
+            "except warm.WarmUnavailable as exc:\n    print(f'{time.monotonic() - start:.1f} {exc}')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    seconds, _, why = done.stdout.strip().partition(" ")
+    assert "exited at once" in why, done.stdout + done.stderr
+    assert float(seconds) < 5
+
+
 def test_the_server_leaves_when_idle_and_a_new_one_starts(workdir, monkeypatch):
     monkeypatch.setattr(warm, "IDLE_SECONDS", 1.0)
     address = str(workdir / "idle.sock")

@@ -109,14 +109,22 @@ def _start(address: str) -> socket.socket:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(address)
     log = open(FOLDER / f"{Path(address).stem}.log", "ab")
-    subprocess.Popen([sys.executable, "-m", "roomgrid.core.warm", address], stdin=subprocess.DEVNULL,
-                     stdout=log, stderr=log, start_new_session=True, close_fds=True)
+    # The package as this process found it (a conda env of a rule may only have it on sys.path).
+    source = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(p for p in (source, os.environ.get("PYTHONPATH", "")) if p)
+    server = subprocess.Popen([sys.executable, "-m", "roomgrid.core.warm", address],
+                              stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                              start_new_session=True, close_fds=True,
+                              env={**os.environ, "PYTHONPATH": path})
     log.close()
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
         connection = _connect(address)
         if connection is not None:
             return connection
+        if server.poll() is not None:
+            raise WarmUnavailable(f"the warm process exited at once (code {server.returncode}; "
+                                  f"see {log.name})")
         time.sleep(0.05)
     raise WarmUnavailable(f"no warm process answered at {address} within {START_SECONDS:.0f} s")
 
