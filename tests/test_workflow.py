@@ -292,16 +292,16 @@ EXTEND_RULES = {"project_pca", "place_tsne", "extend_grid", "update_tiles"}
 REEMBED_RULES = {"embed_city"}
 
 
-def rerun_jobs_in_their_envs(built, work) -> set[str]:
+def rerun_jobs_in_their_envs(built, work, only=None) -> set[str]:
     """What ``--use-conda`` would do, without conda: one job of each rule of the run in ``built``
-    again (in a copy, ``work``), each allowed to import only what its rule's envs/*.yaml provides.
-    Returns the rules that ran."""
+    (of the rules ``only``, if given) again in a copy, ``work``, each allowed to import only what
+    its rule's envs/*.yaml provides. Returns the rules that ran."""
     shutil.copytree(built, work, symlinks=True)
     envs = rule_conda_envs()
     ran = set()
     for script in sorted((work / ".snakemake/scripts").glob("*.py")):
         job = saved_job(script)
-        if job.rule in ran:
+        if job.rule in ran or (only is not None and job.rule not in only):
             continue
         for output in job.output:  # as Snakemake does before a job
             target = work / output
