@@ -13,7 +13,9 @@ pytestmark = pytest.mark.cluster
 
 CITIES = ["alpha", "beta", "gamma"]
 CONFIG = small_demo_config(CITIES, 16, n_components=20, perplexity=5, n_iter=250)
-RUN_TIMEOUT_S = 270
+# The demo's DAG puts ~25 Slurm jobs one after another (submission and status polls each); the
+# run takes about 4 min on a quiet 2-core machine, so 270 s failed under load.
+RUN_TIMEOUT_S = 480
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +27,7 @@ def slurm_run(slurm_cluster, tmp_path_factory):
         workdir, "--profile", str(REPO / "profiles/slurm"),
         "--cores", str(slurm_cluster.cpus),  # no job or group may ask for more than the node has
         "--slurm-init-seconds-before-status-checks", "2",  # these jobs take seconds, not hours
+        "--seconds-between-status-checks", "2",
         "--slurm-keep-successful-logs")
     env = {**slurm_cluster.env, "ROOMGRID_SLURM_PARTITION": slurm_cluster.partition}
     done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
