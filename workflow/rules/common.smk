@@ -1,3 +1,4 @@
+import functools
 import re
 
 from snakemake.io import strip_wildcard_constraints
@@ -194,6 +195,7 @@ if FEATURES == "cnn":
     SCAN_OUTPUTS["features"] = "results/cities/{city}/cnn_scan.h5"
 
 
+@functools.lru_cache(maxsize=None)  # asked by feature_files() and stage_cities() alike
 def embedded_anew(city):
     """Whether ``city``'s scan features were made by another model than the configured one."""
     return not scan_features_current(
