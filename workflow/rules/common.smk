@@ -2,6 +2,7 @@ import functools
 import re
 
 from snakemake.io import strip_wildcard_constraints
+from snakemake.logging import logger
 
 from roomgrid.core.config import ConfigError, stop, validate_config
 from roomgrid.core.constants import MIN_PHOTOS
@@ -282,3 +283,20 @@ def stage_cities(stage):
     if stage == "embed_city":
         return [city for city in CITIES if embedded_anew(city)]
     return CITIES
+
+
+# On one machine, scheduling rounds follow the jobs. Snakemake's job pacing
+# (--max-jobs-per-timespan, default 100/1s) also books a fresh round one second after every
+# round that leaves jobs waiting for cores, and every job that ends starts one more such chain:
+# with 400 cities' jobs queued, Snakemake's own process took ~0.6 of a core from them on two
+# cores (benchmarks/RESULTS.md, "Snakemake's own share"). Pacing guards a cluster's queue, not a
+# laptop, so a local run goes without it; the Slurm profile keeps it.
+def drop_local_pacing():
+    scheduler = getattr(workflow, "scheduler", None)
+    if workflow.local_exec and getattr(scheduler, "job_rate_limiter", None) is not None:
+        scheduler.job_rate_limiter = None
+        logger.info("roomgrid: local run, scheduling rounds follow the jobs (no timed re-rounds)")
+
+
+onstart:
+    drop_local_pacing()
