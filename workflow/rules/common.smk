@@ -295,7 +295,9 @@ def drop_local_pacing():
     scheduler = getattr(workflow, "scheduler", None)
     if workflow.local_exec and getattr(scheduler, "job_rate_limiter", None) is not None:
         scheduler.job_rate_limiter = None
-        logger.info("roomgrid: local run, scheduling rounds follow the jobs (no timed re-rounds)")
+        logger.info(
+            "roomgrid: local run, scheduling rounds follow the jobs (no timed re-rounds)"
+        )
 
 
 onstart:
