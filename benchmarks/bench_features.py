@@ -114,9 +114,9 @@ def bench_quality(sizes, models, precisions) -> None:
 # Quantization variants compared by --precision: name -> quantize_onnx settings (None: fp32).
 VARIANTS = {
     "fp32": None,
-    "int8 QDQ, per-channel, MinMax (shipped)": {},
+    "int8 QDQ, per-channel, 7-bit weights, MinMax (shipped)": {},
+    "int8 QDQ, per-channel, 8-bit weights (shipped before 2026-12-02)": {"reduce_range": False},
     "int8 QDQ, per-tensor, MinMax": {"per_channel": False},
-    "int8 QDQ, per-channel, 7-bit weights": {"reduce_range": True},
     "int8 QDQ, per-channel, Percentile": {"calibrate_method": "percentile"},
     "int8 QDQ, per-channel, first conv fp32": {"exclude_first_conv": True},
     "int8 QOperator, per-channel, MinMax": {"quant_format": "qoperator"},

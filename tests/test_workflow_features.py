@@ -202,7 +202,7 @@ def test_a_new_precision_embeds_anew_without_touching_the_scan_and_back_again(bu
             assert old["features"].attrs["precision"] == "int8"
             cosine = np.sum(new["features"][:].astype(np.float32) *
                             old["features"][:].astype(np.float32), axis=1)
-        assert np.median(cosine) >= 0.98  # the same photos, seen by the two precisions
+        assert np.median(cosine) >= 0.97  # the same photos, seen by the two precisions
     # What followed read the new vectors: the clusters were made from them.
     assert (work / "results/clusters/clusters.tsv").stat().st_mtime_ns > \
         max(mtime for _, mtime in before.values())

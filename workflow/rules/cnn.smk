@@ -19,6 +19,8 @@ rule export_cnn:
         input_px=config["features"]["cnn"]["input_px"],
         weights=config["features"]["cnn"]["weights"],
         precision=config["features"]["cnn"]["precision"],
+        # how int8 is quantized: a new scheme re-exports the model (and so re-embeds the cities)
+        quantization=str(quantization_of(config["features"]["cnn"]["precision"])),
     script:
         "../scripts/run_stage.py"
 

@@ -172,6 +172,7 @@ SCAN_OUTPUTS = {
     "thumbs": "results/cities/{city}/thumbs.h5",
 }
 if FEATURES == "cnn":
+    from roomgrid.features.cnn import quantization_of
     from roomgrid.features.scan_pass import (
         draft_side,
         model_facts,

@@ -46,6 +46,15 @@ IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
 IMAGENET_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
 PRECISIONS = ("int8", "fp32")
 DEFAULT_PRECISION = "int8"
+# How an int8 model is quantized, recorded with it and with its vectors: weights in 7 bits
+# (reduce_range), so that x86 CPUs without VNNI, whose u8s8 kernels saturate 16-bit sums, give
+# the vectors VNNI CPUs give (on an AVX2-only CPU, 8-bit weights: median cosine to fp32 0.93).
+INT8_SCHEME = "qdq-7bit"
+
+
+def quantization_of(precision: str) -> str | None:
+    """The quantization fact of a model at ``precision``: None for fp32."""
+    return INT8_SCHEME if precision == "int8" else None
 
 
 class MissingExtra(RuntimeError):
@@ -137,6 +146,8 @@ def export_onnx(out_path: str | os.PathLike, *, model: str = DEFAULT_MODEL, inpu
     facts = {"model": model, "input_px": int(input_px), "dim": dim,
              "weights": os.path.basename(weights) if weights else "pretrained",
              "precision": precision}
+    if quantization_of(precision):
+        facts["quantization"] = quantization_of(precision)
     with atomic_path(out_path) as tmp, tempfile.TemporaryDirectory() as workdir, \
             warnings.catch_warnings():
         # The exporter's notes on constant folding are about its internals, not the model.
@@ -189,7 +200,7 @@ def calibration_pixels(input_px: int, count: int = CALIBRATION_PHOTOS, seed: int
 
 
 def quantize_onnx(fp32_path: str | os.PathLike, out_path: str | os.PathLike, *, input_px: int,
-                  quant_format: str = "qdq", per_channel: bool = True, reduce_range: bool = False,
+                  quant_format: str = "qdq", per_channel: bool = True, reduce_range: bool = True,
                   calibrate_method: str = "minmax", exclude_first_conv: bool = False,
                   calibration: np.ndarray | None = None, batch_size: int = 1) -> None:
     """Quantize an exported fp32 graph statically: int8 weights, uint8 activations whose ranges come
@@ -197,7 +208,9 @@ def quantize_onnx(fp32_path: str | os.PathLike, out_path: str | os.PathLike, *, 
     The keyword settings exist to compare variants (benchmarks/bench_features.py --precision);
     the defaults are the measured choice (benchmarks/RESULTS.md). Calibration runs one picture at
     a time: the ranges are the same (min and max over all of them), and the process peaks at
-    0.9 GiB instead of 2.4 GiB with batches of 16. onnxruntime logs a warning that it cannot
+    0.9 GiB instead of 2.4 GiB with batches of 16. Weights use 7 bits (``reduce_range``): with 8,
+    onnxruntime's AVX2 kernels (CPUs without VNNI) saturate and the vectors drift from fp32's
+    (:data:`INT8_SCHEME`). onnxruntime logs a warning that it cannot
     quantize ``pixels``: the input is uint8 already."""
     quantization = _require("onnxruntime.quantization")
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -273,6 +286,15 @@ class CnnEmbedder:
         # Files exported before precision existed are fp32.
         self.precision = meta.get("precision", "fp32")
         self.weights = meta.get("weights", "pretrained")
+        self.quantization = meta.get("quantization")  # None: fp32, or int8 from before 7-bit weights
+
+    def facts(self) -> dict:
+        """What made a file of this model's vectors, as its ``features`` dataset's attributes."""
+        facts = {"model": self.model, "input_px": self.input_px, "weights": self.weights,
+                 "precision": self.precision, "providers": ",".join(self.providers)}
+        if self.quantization:
+            facts["quantization"] = self.quantization
+        return facts
 
     def transform(self, pixels: np.ndarray) -> np.ndarray:
         features = self.session.run(None, {"pixels": np.ascontiguousarray(pixels, np.uint8)})[0]
@@ -371,10 +393,7 @@ def embed_city(photos_tsv, scan_tsv, model_onnx, out_h5, settings: EmbedSettings
         features[done] = batch
         progress.update(len(done))
     progress.close()
-    write_features(out_h5, ids, features, {"model": embedder.model, "input_px": embedder.input_px,
-                                           "weights": embedder.weights,
-                                           "precision": embedder.precision,
-                                           "providers": ",".join(embedder.providers)})
+    write_features(out_h5, ids, features, embedder.facts())
     logger.info("embedded %d photos with %s at %d px (%s) on %s", len(ids), embedder.model,
                 embedder.input_px, embedder.precision, embedder.providers[0])
     return len(ids)

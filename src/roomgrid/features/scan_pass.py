@@ -18,14 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..scan.city import ScanSettings, draft_decode_side, scan_city
-from .cnn import CnnEmbedder, EmbedSettings, write_features
+from .cnn import CnnEmbedder, EmbedSettings, quantization_of, write_features
 from ..scan.stacks import square_thumbnail
 
 logger = logging.getLogger(__name__)
-
-# The model settings a features file records and the workflow compares with its config.
-MODEL_KEYS = ("model", "input_px", "weights", "precision")
-
 
 def draft_side(scan: ScanSettings, input_px: int) -> int:
     """The smallest side a draft-mode JPEG decode must keep for the scan and the network together
@@ -37,7 +33,8 @@ def model_facts(model: str, input_px: int, weights: str | None, precision: str) 
     """The settings that make a model, as :func:`roomgrid.features.cnn.export_onnx` records them."""
     return {"model": model, "input_px": int(input_px),
             "weights": os.path.basename(weights) if weights else "pretrained",
-            "precision": precision}
+            "precision": precision, **({"quantization": quantization_of(precision)}
+                                       if quantization_of(precision) else {})}
 
 
 def scan_features_current(features_h5: str | os.PathLike, wanted: dict) -> bool:
@@ -50,7 +47,8 @@ def scan_features_current(features_h5: str | os.PathLike, wanted: dict) -> bool:
     try:
         with h5py.File(features_h5, "r") as handle:
             attrs = handle["features"].attrs
-            made = {key: attrs.get(key) for key in MODEL_KEYS}
+            # The wanted keys: an int8 file from before 7-bit weights has no quantization.
+            made = {key: attrs.get(key) for key in wanted}
     except (OSError, KeyError):
         return False  # unreadable: embed anew rather than trust it
     made["input_px"] = int(made["input_px"]) if made["input_px"] is not None else None
@@ -103,10 +101,7 @@ def scan_and_embed(photos_tsv, scan_tsv, stacks_h5, thumbs_h5, features_h5, mode
     embedding = _Embedding(embedder, embed.batch_size)
     table = scan_city(photos_tsv, scan_tsv, stacks_h5, thumbs_h5, scan,
                       min_side=draft_side(scan, embedder.input_px), on_photo=embedding)
-    write_features(features_h5, embedding.ids, embedding.features(),
-                   {"model": embedder.model, "input_px": embedder.input_px,
-                    "weights": embedder.weights, "precision": embedder.precision,
-                    "providers": ",".join(embedder.providers)})
+    write_features(features_h5, embedding.ids, embedding.features(), embedder.facts())
     logger.info("embedded %d photos with %s at %d px (%s) in the scan's pass", len(embedding.ids),
                 embedder.model, embedder.input_px, embedder.precision)
     return table
