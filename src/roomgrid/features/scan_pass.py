@@ -23,6 +23,7 @@ from ..scan.stacks import square_thumbnail
 
 logger = logging.getLogger(__name__)
 
+
 def draft_side(scan: ScanSettings, input_px: int) -> int:
     """The smallest side a draft-mode JPEG decode must keep for the scan and the network together
     (0: decode at full size)."""
@@ -31,10 +32,12 @@ def draft_side(scan: ScanSettings, input_px: int) -> int:
 
 def model_facts(model: str, input_px: int, weights: str | None, precision: str) -> dict:
     """The settings that make a model, as :func:`roomgrid.features.cnn.export_onnx` records them."""
-    return {"model": model, "input_px": int(input_px),
-            "weights": os.path.basename(weights) if weights else "pretrained",
-            "precision": precision, **({"quantization": quantization_of(precision)}
-                                       if quantization_of(precision) else {})}
+    facts = {"model": model, "input_px": int(input_px),
+             "weights": os.path.basename(weights) if weights else "pretrained",
+             "precision": precision}
+    if quantization_of(precision):
+        facts["quantization"] = quantization_of(precision)
+    return facts
 
 
 def scan_features_current(features_h5: str | os.PathLike, wanted: dict) -> bool:
