@@ -288,7 +288,8 @@ def test_the_scans_pass_gives_the_vectors_a_job_of_their_own_gives(int8_path, de
 
 
 def test_the_workflow_knows_which_model_made_the_scans_vectors(int8_path, demo_city, tmp_path):
-    from roomgrid.features.scan_pass import model_facts, scan_features_current
+    from roomgrid.features.cnn import model_facts
+    from roomgrid.features.scan_pass import scan_features_current
 
     made = tmp_path / "cnn_scan.h5"
     today = model_facts("efficientnet-lite0", 224, None, "int8")

@@ -172,12 +172,8 @@ SCAN_OUTPUTS = {
     "thumbs": "results/cities/{city}/thumbs.h5",
 }
 if FEATURES == "cnn":
-    from roomgrid.features.cnn import quantization_of
-    from roomgrid.features.scan_pass import (
-        draft_side,
-        model_facts,
-        scan_features_current,
-    )
+    from roomgrid.features.cnn import model_facts, quantization_of
+    from roomgrid.features.scan_pass import draft_side, scan_features_current
     from roomgrid.scan.city import ScanSettings
 
     CNN = config["features"]["cnn"]

@@ -131,6 +131,18 @@ def build_torch_model(model: str = DEFAULT_MODEL, input_px: int = 224, weights: 
     return Pooled().eval()
 
 
+def model_facts(model: str, input_px: int, weights: str | None, precision: str) -> dict:
+    """The settings that make a model, as :func:`export_onnx` records them in the file and
+    :meth:`CnnEmbedder.facts` beside each city's vectors (without the feature size, which follows
+    from them)."""
+    facts = {"model": model, "input_px": int(input_px),
+             "weights": os.path.basename(weights) if weights else "pretrained",
+             "precision": precision}
+    if quantization_of(precision):
+        facts["quantization"] = quantization_of(precision)
+    return facts
+
+
 def export_onnx(out_path: str | os.PathLike, *, model: str = DEFAULT_MODEL, input_px: int = 224,
                 weights: str | None = None, precision: str = DEFAULT_PRECISION) -> dict:
     """Write the model as ONNX (dynamic batch), atomically, at ``precision`` (int8 | fp32);
@@ -143,11 +155,10 @@ def export_onnx(out_path: str | os.PathLike, *, model: str = DEFAULT_MODEL, inpu
     sample = torch.zeros((2, input_px, input_px, 3), dtype=torch.uint8)
     with torch.no_grad():
         dim = int(net(sample).shape[1])
-    facts = {"model": model, "input_px": int(input_px), "dim": dim,
-             "weights": os.path.basename(weights) if weights else "pretrained",
-             "precision": precision}
-    if quantization_of(precision):
-        facts["quantization"] = quantization_of(precision)
+    settings = model_facts(model, input_px, weights, precision)
+    # The metadata's order as files exported before have it: the feature size after the input's.
+    facts = {"model": settings.pop("model"), "input_px": settings.pop("input_px"), "dim": dim,
+             **settings}
     with atomic_path(out_path) as tmp, tempfile.TemporaryDirectory() as workdir, \
             warnings.catch_warnings():
         # The exporter's notes on constant folding are about its internals, not the model.
@@ -323,6 +334,35 @@ class EmbedSettings:
     min_side: int | None = None
 
 
+class PhotoBatches:
+    """Gathers decoded photos into batches for the network: :meth:`add` returns the features of a
+    batch when it fills, :meth:`finish` those of the photos left. Every way in (a file list, the
+    scan's pass) batches through here, so the same photos give the same vectors."""
+
+    def __init__(self, embedder: CnnEmbedder, batch_size: int):
+        size = embedder.input_px
+        self.embedder = embedder
+        self.buffer = np.empty((batch_size, size, size, 3), np.uint8)
+        self.filled = 0
+
+    def add(self, image) -> np.ndarray | None:
+        from ..scan.stacks import square_thumbnail
+
+        # The centred square: the proportions the networks were trained on (a 4:3 listing photo
+        # loses an eighth on each side, where walls and frames usually are).
+        self.buffer[self.filled] = square_thumbnail(image, self.embedder.input_px)
+        self.filled += 1
+        return self.finish() if self.filled == len(self.buffer) else None
+
+    def finish(self) -> np.ndarray:
+        """The features of the photos added since the last batch ((0, D) if none)."""
+        if not self.filled:
+            return np.empty((0, self.embedder.dim), np.float32)
+        features = self.embedder.transform(self.buffer[:self.filled])
+        self.filled = 0
+        return features
+
+
 def embed_files(paths: Iterable[str | os.PathLike], embedder: CnnEmbedder, *, batch_size: int = 32,
                 draft: bool = True, max_pixels: int = 60_000_000, min_side: int | None = None
                 ) -> Iterator[tuple[list[int], list[tuple[int, str]], np.ndarray]]:
@@ -330,12 +370,10 @@ def embed_files(paths: Iterable[str | os.PathLike], embedder: CnnEmbedder, *, ba
     that could not be decoded, features of the embedded ones). A draft decode keeps both sides at
     least ``min_side`` (default: the network's input size)."""
     from ..scan.decode import BadPhoto, decode_photo
-    from ..scan.stacks import square_thumbnail
 
-    size = embedder.input_px
     if min_side is None:
-        min_side = size
-    buffer = np.empty((batch_size, size, size, 3), np.uint8)
+        min_side = embedder.input_px
+    batches = PhotoBatches(embedder, batch_size)
     done, failed = [], []
     for position, path in enumerate(paths):
         try:
@@ -344,16 +382,13 @@ def embed_files(paths: Iterable[str | os.PathLike], embedder: CnnEmbedder, *, ba
         except (BadPhoto, OSError) as exc:
             failed.append((position, str(exc)))
             continue
-        # The centred square: the proportions the networks were trained on (a 4:3 listing photo
-        # loses an eighth on each side, where walls and frames usually are).
-        buffer[len(done)] = square_thumbnail(decoded.image, size)
         done.append(position)
-        if len(done) == batch_size:
-            yield done, failed, embedder.transform(buffer)
+        features = batches.add(decoded.image)
+        if features is not None:
+            yield done, failed, features
             done, failed = [], []
     if done or failed:
-        yield done, failed, embedder.transform(buffer[:len(done)]) if done else \
-            np.empty((0, embedder.dim), np.float32)
+        yield done, failed, batches.finish()
 
 
 def write_features(out_h5: str | os.PathLike, ids: Sequence[str], features: np.ndarray,

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..scan.city import ScanSettings, draft_decode_side, scan_city
-from .cnn import CnnEmbedder, EmbedSettings, quantization_of, write_features
-from ..scan.stacks import square_thumbnail
+from .cnn import CnnEmbedder, EmbedSettings, PhotoBatches, write_features
 
 logger = logging.getLogger(__name__)
 
@@ -30,19 +28,10 @@ def draft_side(scan: ScanSettings, input_px: int) -> int:
     return max(draft_decode_side(scan), input_px) if scan.draft else 0
 
 
-def model_facts(model: str, input_px: int, weights: str | None, precision: str) -> dict:
-    """The settings that make a model, as :func:`roomgrid.features.cnn.export_onnx` records them."""
-    facts = {"model": model, "input_px": int(input_px),
-             "weights": os.path.basename(weights) if weights else "pretrained",
-             "precision": precision}
-    if quantization_of(precision):
-        facts["quantization"] = quantization_of(precision)
-    return facts
-
-
 def scan_features_current(features_h5: str | os.PathLike, wanted: dict) -> bool:
     """True unless ``features_h5`` exists and was made by another model than ``wanted``
-    (:func:`model_facts`): a file not there yet is made by the coming scan, with today's model."""
+    (:func:`roomgrid.features.cnn.model_facts`): a file not there yet is made by the coming scan,
+    with today's model."""
     import h5py
 
     if not os.path.exists(features_h5):
@@ -63,36 +52,23 @@ def _plain(value):
     return value.decode() if isinstance(value, bytes) else value
 
 
-@dataclass
 class _Embedding:
-    """Collects the scan's decoded photos into batches for the network, in scan order."""
+    """The scan's ``on_photo``: each decoded photo into the network's batches, in scan order."""
 
-    embedder: CnnEmbedder
-    batch_size: int
-
-    def __post_init__(self):
-        size = self.embedder.input_px
-        self.buffer = np.empty((self.batch_size, size, size, 3), np.uint8)
-        self.filled = 0
+    def __init__(self, embedder: CnnEmbedder, batch_size: int):
+        self.batches = PhotoBatches(embedder, batch_size)
         self.ids: list[str] = []
         self.parts: list[np.ndarray] = []
 
     def __call__(self, photo_id: str, image) -> None:
-        self.buffer[self.filled] = square_thumbnail(image, self.embedder.input_px)
-        self.filled += 1
         self.ids.append(photo_id)
-        if self.filled == self.batch_size:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.filled:
-            self.parts.append(self.embedder.transform(self.buffer[:self.filled]).astype(np.float16))
-            self.filled = 0
+        features = self.batches.add(image)
+        if features is not None:
+            self.parts.append(features.astype(np.float16))
 
     def features(self) -> np.ndarray:
-        self.flush()
-        return np.concatenate(self.parts) if self.parts else \
-            np.empty((0, self.embedder.dim), np.float16)
+        self.parts.append(self.batches.finish().astype(np.float16))
+        return np.concatenate(self.parts)
 
 
 def scan_and_embed(photos_tsv, scan_tsv, stacks_h5, thumbs_h5, features_h5, model_onnx,
