@@ -17,13 +17,10 @@ rises above its level just before the export.
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import json
 import math
 import os
 import tempfile
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -71,17 +68,6 @@ def build(folder: Path, n: int, kb: int) -> Path:
                  leaflet_dir=REPO / "node_modules/leaflet/dist",
                  client_zip_dir=REPO / "node_modules/client-zip", photo_roots={"bench": root})
     return viewer
-
-
-def serve(folder: Path):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(Quiet, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
 def export(browser, url: str, streamed: bool, n: int) -> dict:
@@ -132,9 +118,11 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
+    from roomgrid.viewer.serving import serve_in_background
+
     with tempfile.TemporaryDirectory() as folder:
         viewer = build(Path(folder), args.photos, args.kb)
-        server, url = serve(viewer)
+        server, url = serve_in_background(viewer)
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[

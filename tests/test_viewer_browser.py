@@ -8,12 +8,9 @@ that Playwright downloads) and Leaflet in node_modules (``npm ci`` at the repo r
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import json
-import http.server
 import re
-import threading
 import zipfile
 from pathlib import Path
 from urllib.parse import quote, urlparse
@@ -27,6 +24,7 @@ from PIL import Image
 
 from roomgrid.viewer.tiles import TileGeometry, render_tiles
 from roomgrid.viewer.page import build_viewer
+from roomgrid.viewer.serving import QuietHandler, serve_in_background
 
 pytestmark = pytest.mark.browser
 
@@ -126,18 +124,12 @@ def site(tmp_path_factory):
 
     requests = []  # (path, status) of every request the server answered
 
-    class QuietHandler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
+    class Recording(QuietHandler):
         def log_request(self, code="-", size="-"):
             requests.append((self.path, int(code)))
 
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(viewer)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{server.server_address[1]}/", "grid": grid,
+    server, url = serve_in_background(viewer, Recording)
+    yield {"url": url, "grid": grid,
            "photos": photos, "neighbours": neighbours, "ids": ids, "cells": cells,
            "requests": requests, "clusters": clusters, "root": root, "thumbs": thumbs}
     server.shutdown()

@@ -7,9 +7,6 @@ Blur-stack features keep the build quick (no CNN), and 32-px stacks (3,072 numbe
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from pathlib import Path
 
 import pytest
@@ -17,6 +14,7 @@ import yaml
 
 from roomgrid.features.cull import culled
 from roomgrid.core.io import read_table
+from roomgrid.viewer.serving import serve_in_background
 from test_workflow import planned_jobs, snakemake
 from workflow_helpers import small_demo_config
 
@@ -48,22 +46,11 @@ def built(tmp_path_factory):
     return workdir
 
 
-def serve(folder: Path):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(Quiet, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/"
-
-
 def name_clusters_in_the_viewer(viewer: Path, names: dict[int, str], drop: int, target: Path):
     """Open the built viewer, type the names, tick "drop" on one, save the downloaded config."""
     from playwright.sync_api import sync_playwright
 
-    server, url = serve(viewer)
+    server, url = serve_in_background(viewer)
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[

@@ -11,8 +11,6 @@ config/config.yaml, whose defaults build the synthetic demo.
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import subprocess
 import sys
 from pathlib import Path
@@ -40,8 +38,9 @@ def serve(args: argparse.Namespace) -> int:
     if not (folder / "index.html").is_file():
         print(f"roomgrid serve: no map in {folder}/ (build it first: roomgrid demo)", file=sys.stderr)
         return 1
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    with http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler) as server:
+    from .viewer.serving import local_server
+
+    with local_server(folder, args.port) as server:
         print(f"Serving {folder}/ at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)",
               flush=True)
         try:
@@ -49,11 +48,6 @@ def serve(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
     return 0
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # one line per tile request would flood the terminal
-        pass
 
 
 def scrape(args: argparse.Namespace) -> int:
