@@ -58,7 +58,7 @@ def link_per_city(source: Path, work: Path, skip: str) -> None:
         if (source / part).exists() and not (work / part).exists():
             shutil.copytree(source / part, work / part, copy_function=shutil.copy2)
     # The per-city benchmark records are outputs too: without them the jobs would re-run.
-    for rule in ("index_city", "scan_city", "embed_city"):
+    for rule in ("scan_city", "embed_city"):
         for record in (source / "results/benchmarks" / rule).glob("*.tsv"):
             target = work / "results/benchmarks" / rule / record.name
             if record.stem != skip and not target.exists():

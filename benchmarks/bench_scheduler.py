@@ -1,9 +1,10 @@
-"""Snakemake's own share of the per-city phase: many small cities, index and scan only.
+"""Snakemake's own share of the per-city phase: many small cities, their scan jobs only.
 
 Runs ``snakemake --cores 2 --until scan_city`` on every city of a generated photo folder in a
 fresh work directory (default config: CNN features in the scan's pass) and reports the wall time,
 the CPU time of Snakemake's own process (its jobs excluded), the most threads it held at once, and
-the summed wall time of the index and scan jobs (their ``benchmark:`` files). With many cities of
+the summed wall time of the per-city jobs (their ``benchmark:`` files; each city's one job indexes
+and scans it, and before 2026-12-02 an index job of its own came first). With many cities of
 a few photos each, what is left over is per-job cost: Snakemake's rounds and each job's start.
 
     python benchmarks/make_photos.py --n 4000 --cities 400 --out /work/bench/photos-400tiny
@@ -69,9 +70,9 @@ def main() -> None:
         sys.exit(f"snakemake failed (exit {process.returncode}); see {work / 'snakemake.log'}")
 
     jobs = {}
-    for rule in ("index_city", "scan_city"):
-        tables = [pd.read_csv(p, sep="\t") for p in (work / "results/benchmarks" / rule).glob("*.tsv")]
-        jobs[rule] = pd.concat(tables)["s"]
+    for folder in sorted((work / "results/benchmarks").iterdir()):
+        if folder.is_dir():  # a per-city rule's records (a global rule's is one file)
+            jobs[folder.name] = pd.concat(pd.read_csv(p, sep="\t") for p in folder.glob("*.tsv"))["s"]
     print(f"wall {wall:.1f} s; Snakemake's own process: {cpu:.1f} s CPU, at most {threads} threads")
     for rule, seconds in jobs.items():
         print(f"{rule}: {len(seconds)} jobs, {seconds.sum():.1f} s summed, {seconds.mean():.2f} s each")

@@ -2,7 +2,7 @@
 
 In a fresh work directory (``--work``, deleted first) with ``source.kind: folder``:
 
-1. ``snakemake -n`` before anything ran: DAG building (two jobs per city plus the global ones);
+1. ``snakemake -n`` before anything ran: DAG building (a scan job per city plus the global ones);
 2. ``snakemake --cores 2``: wall clock and the peak summed memory of the whole process tree and
    the warm server of the per-city jobs (psutil, PSS, every 0.5 s), then the rules' ``benchmark:``
    files summarised per rule (jobs, summed and largest seconds, largest max_rss; a per-city job

@@ -179,7 +179,7 @@ def test_adding_a_photo_reruns_only_that_city_and_the_global_jobs(built):
         added.unlink()
     per_city = {(rule, city) for rule, city in jobs if city}
     # The scan's pass embeds the city's photos: no feature job of its own.
-    assert per_city == {("index_city", "beta"), ("scan_city", "beta")}
+    assert per_city == {("scan_city", "beta")}
     global_rules = {rule for rule, city in jobs if not city}
     assert {"cluster_photos", "select_photos", "reduce_pca", "embed_tsne", "assign_grid", "render_tiles",
             "build_viewer"} <= global_rules
@@ -201,8 +201,7 @@ def test_touching_a_photo_reruns_nothing_but_editing_it_in_secret_reruns_its_cit
     finally:
         photo.write_bytes(original)
         os.utime(photo, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert {(rule, city) for rule, city in jobs if city} == {("index_city", "gamma"),
-                                                             ("scan_city", "gamma")}
+    assert {(rule, city) for rule, city in jobs if city} == {("scan_city", "gamma")}
     assert planned_jobs(built) == set()
 
 

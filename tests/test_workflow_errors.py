@@ -104,7 +104,7 @@ def test_a_quoted_numeric_folder_name_is_a_city(tmp_path, room, make_jpeg):
         f"source:\n  kind: folder\n  folder:\n    images_dir: {images}\n    cities: ['01234']\n")
     code, said = run(tmp_path, "-n", "results/cities/01234/photos.tsv")
     assert code == 0, said
-    assert "index_city" in said
+    assert "scan_city" in said
 
 
 @pytest.mark.parametrize("source", [

@@ -87,7 +87,7 @@ def grown(tmp_path_factory):
 def test_extend_plans_only_the_new_city_and_the_cheap_global_jobs(grown):
     planned = grown["planned"]
     assert {city for _, city in planned if city} == {NEW}
-    assert {rule for rule, city in planned if city} == {"index_city", "scan_city"}
+    assert {rule for rule, city in planned if city} == {"scan_city"}
     global_rules = {rule for rule, city in planned if not city}
     assert {"project_pca", "place_tsne", "extend_grid", "update_tiles", "build_viewer"} <= global_rules
     # the other arrangements are rebuilt from the extended look-alike positions

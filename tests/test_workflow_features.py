@@ -162,7 +162,7 @@ def test_input_size_reruns_the_features_and_what_follows_not_the_scan(built):
     assert {("embed_city", c) for c in CITIES} <= jobs
     assert {"export_cnn", "embed_labels", "predict_types", "cluster_photos", "plot_clusters"} <= rules
     assert GLOBAL_AFTER_SELECTION <= rules
-    assert not rules & {"scan_city", "index_city", "make_demo_city"}
+    assert not rules & {"scan_city", "make_demo_city"}
 
 
 def test_precision_reruns_the_export_the_features_and_what_follows_not_the_scan(built):
@@ -170,7 +170,7 @@ def test_precision_reruns_the_export_the_features_and_what_follows_not_the_scan(
     rules = {rule for rule, _ in jobs}
     assert {("embed_city", c) for c in CITIES} <= jobs
     assert {"export_cnn", "embed_labels", "predict_types", "cluster_photos"} <= rules
-    assert not rules & {"scan_city", "index_city", "make_demo_city"}
+    assert not rules & {"scan_city", "make_demo_city"}
 
 
 @pytest.mark.parametrize("change", [{"device": "cpu"}, {"batch_size": 8}])
@@ -212,7 +212,7 @@ def test_a_new_precision_embeds_anew_without_touching_the_scan_and_back_again(bu
     jobs = planned_jobs(work)
     rules = {rule for rule, _ in jobs}
     assert "export_cnn" in rules and "cluster_photos" in rules
-    assert not rules & {"embed_city", "scan_city", "index_city", "make_demo_city"}
+    assert not rules & {"embed_city", "scan_city", "make_demo_city"}
 
 
 def test_a_city_embedded_on_its_own_gets_the_same_vectors(built, tmp_path):

@@ -27,9 +27,9 @@ def snakemake(workdir, *args):
 
 
 def planned_index_jobs(workdir):
-    """The cities whose index_city job a dry run for the photo tables would run."""
+    """The cities whose job indexing them (scan_city) a dry run for the photo tables would run."""
     said = snakemake(workdir, "-n", *TABLES)
-    return set(re.findall(r"rule index_city:.*?wildcards: city=(\w+)", said, re.S))
+    return set(re.findall(r"rule scan_city:.*?wildcards: city=(\w+)", said, re.S))
 
 
 @pytest.fixture
@@ -41,7 +41,8 @@ def indexed(tmp_path, room, make_jpeg):
         for i in range(3):
             (images / city / f"{i}.jpg").write_bytes(make_jpeg(room(10 * c + i)))
     config = {"source": {"kind": "folder", "folder": {"images_dir": str(images), "cities": [],
-                                                      "metadata_csv": None}}}
+                                                      "metadata_csv": None}},
+              "features": {"kind": "stacks"}}  # the tables are the point here, not the network
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     snakemake(tmp_path, *TABLES)
     assert planned_index_jobs(tmp_path) == set()
@@ -91,7 +92,8 @@ def test_names_that_are_not_utf8_neither_stop_the_run_nor_break_its_tables(tmp_p
     with open(os.fsencode(images / "boston") + b"/r\xe9sum\xe9.jpg", "wb") as handle:
         handle.write(make_jpeg(room(99)))
     config = {"source": {"kind": "folder", "folder": {"images_dir": str(images), "cities": [],
-                                                      "metadata_csv": None}}}
+                                                      "metadata_csv": None}},
+              "features": {"kind": "stacks"}}  # the tables are the point here, not the network
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     snakemake(tmp_path, *TABLES)
     boston = read_table(tmp_path / TABLES[0]).set_index("file")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 # The many small per-city jobs: each runs in a fork of a warm process that has imported what they
 # need (roomgrid.core.warm), instead of paying ~1-2 s of start-up 400 times at 400 cities.
-WARM_RULES = frozenset({"make_demo_city", "index_city", "scan_city", "embed_city"})
+WARM_RULES = frozenset({"make_demo_city", "scan_city", "embed_city"})
 
 
 def run_rule(job) -> None:
@@ -85,28 +85,24 @@ def scrape_city(job) -> None:
     scrape(job.wildcards.city, Path(job.output[0]).parent, job.params.settings)
 
 
-def index_city(job) -> None:
-    from .sources.folder import run_index_city
-
-    run_index_city(job.wildcards.city, job.params.city_dir, job.input.metadata or None,
-                   job.output[0])
-
-
 # --- per-city scan and selection -------------------------------------------------------------
 
 def scan_city(job) -> None:
+    """Index the city's folder into its photo table, then scan the photos the table lists."""
     from .scan.city import ScanSettings, scan_city as scan
+    from .sources.folder import run_index_city
 
     p, o = job.params, job.output
+    run_index_city(job.wildcards.city, p.city_dir, job.input.metadata or None, o.photos)
     settings = ScanSettings(stack_size=p.stack_size, sigmas=p.sigmas, colour=p.colour,
                             thumb_px=p.thumb_px, draft=p.draft, max_pixels=p.max_pixels)
     if "features" not in o.keys():
-        scan(job.input.photos, o.scan, o.stacks, o.thumbs, settings)
+        scan(o.photos, o.scan, o.stacks, o.thumbs, settings)
         return
     # features.kind cnn: the same decode also feeds the network.
     from .features.scan_pass import scan_and_embed
 
-    scan_and_embed(job.input.photos, o.scan, o.stacks, o.thumbs, o.features, job.input.model,
+    scan_and_embed(o.photos, o.scan, o.stacks, o.thumbs, o.features, job.input.model,
                    settings, _embed_settings(job))
 
 

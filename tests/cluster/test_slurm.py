@@ -67,7 +67,7 @@ def test_every_job_ran_through_slurm_in_the_chosen_partition(slurm_run):
 def test_per_city_jobs_share_one_slurm_job(slurm_run):
     _, said, jobs = slurm_run
     rules = finished_rules(said)
-    assert rules.count("index_city") == rules.count("scan_city") == len(CITIES)
+    assert rules.count("scan_city") == len(CITIES) > 1
     city_jobs = [job for job in jobs if "scan_city" in job["comment"]]
-    assert len(city_jobs) == 1 and "index_city" in city_jobs[0]["comment"]
+    assert len(city_jobs) == 1
     assert len(jobs) < len(rules) - 1  # fewer Slurm jobs than Snakemake jobs (without the local `all`)

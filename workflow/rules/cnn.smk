@@ -10,7 +10,7 @@ rule export_cnn:
         "logs/export_cnn.log",
     benchmark:
         "results/benchmarks/export_cnn.tsv"
-    # Every scan waits for the model: start it before the index jobs.
+    # Every scan waits for the model: start it before them.
     priority: 50
     conda:
         "../../envs/cnn.yaml"

@@ -112,8 +112,8 @@ def city_dir(city):
 
 
 def city_source(wildcards):
-    """The job or folder a city's photos come from: index_city's input. Asking the checkpoint
-    makes Snakemake build index_city only after the photos exist, so its fingerprint is final.
+    """The job or folder a city's photos come from: scan_city's input. Asking the checkpoint
+    makes Snakemake build scan_city only after the photos exist, so its fingerprint is final.
     A user's folder is ancient: its modification time changes when it is replaced or a file
     comes and goes, while only its content (the fingerprint param) should count.
     """
@@ -126,7 +126,7 @@ def city_source(wildcards):
 
 def city_fingerprint(wildcards):
     """A digest of the names and contents of a city's files and listings, as a param of
-    index_city: adding, removing or editing one photo re-runs exactly that city's jobs and the
+    scan_city: adding, removing or editing one photo re-runs exactly that city's jobs and the
     global ones; touching one re-runs nothing. (Declaring every photo as an input would make DAG
     building cost per photo, about a minute at 125,000 photos, and re-run on every touch.) The
     cache of file hashes is Snakemake-run state, so it lives under .snakemake/. A metadata CSV
@@ -161,12 +161,17 @@ if CULL["cluster_labels"] and config["clusters"]["k"] == 0:
     stop("config key cull.cluster_labels names clusters, but clusters.k is 0")
 
 
-# features.kind cnn: each city's scan job also embeds its photos, from the same decode, into
-# cnn_scan.h5 with the model of the day. The model is ancient to the scan, so a new model or
-# precision never re-runs the scan: a city whose cnn_scan.h5 another model made is embedded anew
-# into cnn.h5 (embed_city), and what follows reads that instead.
-SCAN_INPUTS = {"photos": "results/cities/{city}/photos.tsv"}
+# One job a city reads its folder: it indexes the files (photos.tsv), then scans them. With
+# features.kind cnn it also embeds the photos, from the same decode, into cnn_scan.h5 with the
+# model of the day. The model is ancient to the scan, so a new model or precision never re-runs
+# the scan: a city whose cnn_scan.h5 another model made is embedded anew into cnn.h5
+# (embed_city), and what follows reads that instead.
+SCAN_INPUTS = {
+    "source": city_source,
+    "metadata": lambda wc: metadata_csv() or [],
+}
 SCAN_OUTPUTS = {
+    "photos": "results/cities/{city}/photos.tsv",
     "scan": "results/cities/{city}/scan.tsv",
     "stacks": "results/cities/{city}/stacks.h5",
     "thumbs": "results/cities/{city}/thumbs.h5",

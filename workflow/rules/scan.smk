@@ -1,5 +1,7 @@
-# One pass over each city's photos: triage entropy, dHash, feature stacks and thumbnails, and with
-# features.kind cnn the CNN features from the same decode (SCAN_OUTPUTS, in common.smk).
+# One job a city: the index of its folder (every file, the listing metadata, why a file is not
+# read), then one pass over its photos: triage entropy, dHash, feature stacks and thumbnails, and
+# with features.kind cnn the CNN features from the same decode (SCAN_OUTPUTS, in common.smk).
+# Indexing in the scan's job spares each city a job of its own (~0.4 s of start-up apiece).
 
 
 rule scan_city:
@@ -17,6 +19,8 @@ rule scan_city:
         mem_mb=1000,
         runtime=20,
     params:
+        city_dir=lambda wc: city_dir(wc.city),
+        fingerprint=city_fingerprint,
         stack_size=config["scan"]["stack"]["size"],
         sigmas=config["scan"]["stack"]["sigmas"],
         colour=config["scan"]["stack"]["colour"],

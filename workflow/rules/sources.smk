@@ -1,4 +1,5 @@
-# Where each city's photos come from: the demo generator, the scraper, or a folder the user has.
+# Where each city's photos come from: the demo generator, the scraper, or a folder the user has
+# (read by its scan job, scan.smk).
 
 
 checkpoint make_demo_city:
@@ -47,27 +48,5 @@ checkpoint scrape_city:
             for k, v in config["source"].get("scrape", {}).items()
             if k not in ("areas", "skip_areas_before", "start_area")
         },
-    script:
-        "../scripts/run_stage.py"
-
-
-rule index_city:
-    input:
-        source=city_source,
-        metadata=lambda wc: metadata_csv() or [],
-    output:
-        "results/cities/{city}/photos.tsv",
-    log:
-        "logs/index_city/{city}.log",
-    benchmark:
-        "results/benchmarks/index_city/{city}.tsv"
-    conda:
-        "../../envs/scan.yaml"
-    resources:
-        mem_mb=500,
-        runtime=10,
-    params:
-        city_dir=lambda wc: city_dir(wc.city),
-        fingerprint=city_fingerprint,
     script:
         "../scripts/run_stage.py"
