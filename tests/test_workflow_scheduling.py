@@ -41,9 +41,10 @@ def test_a_local_run_keeps_no_timer_threads_while_jobs_queue(tmp_path):
     config = small_demo_config(CITIES, 8, n_components=4, perplexity=5, n_iter=250)
     config["features"] = {"kind": "stacks"}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    # One core for 36 per-city jobs: the queue is never empty until the last scans.
-    most, output = run_sampling_threads(
-        snakemake_command(tmp_path, "--cores", "1", "--until", "scan_city"))
+    # One core for 24 per-city jobs (a demo city's photos, then its scan): the queue is never
+    # empty until the last scans.
+    scans = [f"results/cities/{city}/scan.tsv" for city in CITIES]
+    most, output = run_sampling_threads(snakemake_command(tmp_path, "--cores", "1", *scans))
     assert output.count("Finished jobid") >= 2 * len(CITIES)
     # Main thread, the job's worker thread, its benchmark timer and a few of Snakemake's own;
     # with the pacing on, one more timer thread per job that ended while others waited (~30).
