@@ -1,11 +1,12 @@
 """Snakemake's own share of the per-city phase: many small cities, their scan jobs only.
 
-Runs ``snakemake --cores 2 --until scan_city`` on every city of a generated photo folder in a
-fresh work directory (default config: CNN features in the scan's pass) and reports the wall time,
-the CPU time of Snakemake's own process (its jobs excluded), the most threads it held at once, and
-the summed wall time of the per-city jobs (their ``benchmark:`` files; each city's one job indexes
-and scans it, and before 2026-12-02 an index job of its own came first). With many cities of
-a few photos each, what is left over is per-job cost: Snakemake's rounds and each job's start.
+Runs ``snakemake --cores 2 scans`` (every city scanned, nothing global) on a generated photo
+folder in a fresh work directory (default config: CNN features in the scan's pass) and reports
+the wall time, the CPU time of Snakemake's own process (its jobs excluded), the most threads it
+held at once, and the summed wall time of the per-city jobs (their ``benchmark:`` files; each
+city's one job indexes and scans it, and before 2026-12-02 an index job of its own came first).
+With many cities of a few photos each, what is left over is per-job cost: Snakemake's rounds and
+each job's start.
 
     python benchmarks/make_photos.py --n 4000 --cities 400 --out /work/bench/photos-400tiny
     python benchmarks/bench_scheduler.py --images /work/bench/photos-400tiny
@@ -47,7 +48,7 @@ def main() -> None:
                                                        "cities": list(counts)}}}
     (work / "config.yaml").write_text(yaml.safe_dump(config))
     command = [str(SNAKEMAKE), "-s", str(REPO / "Snakefile"), "--directory", str(work),
-               "--cores", str(args.cores), "--until", "scan_city", *args.extra,
+               "--cores", str(args.cores), "scans", *args.extra,
                "--configfile", str(work / "config.yaml")]
     print(f"# machine: {machine_description()}")
     print(f"# {sum(counts.values())} photos in {len(counts)} cities; {' '.join(args.extra) or 'no extra args'}",

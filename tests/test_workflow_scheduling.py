@@ -43,9 +43,13 @@ def test_a_local_run_keeps_no_timer_threads_while_jobs_queue(tmp_path):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     # One core for 24 per-city jobs (a demo city's photos, then its scan): the queue is never
     # empty until the last scans.
-    scans = [f"results/cities/{city}/scan.tsv" for city in CITIES]
-    most, output = run_sampling_threads(snakemake_command(tmp_path, "--cores", "1", *scans))
+    # The named target `scans`: every city made and scanned, nothing global.
+    most, output = run_sampling_threads(snakemake_command(tmp_path, "--cores", "1", "scans"))
     assert output.count("Finished jobid") >= 2 * len(CITIES)
+    for city in CITIES:
+        for name in ("photos.tsv", "scan.tsv", "stacks.h5", "thumbs.h5"):
+            assert (tmp_path / "results" / "cities" / city / name).is_file(), (city, name)
+    assert not (tmp_path / "results" / "selection").exists(), "a global stage ran"
     # Main thread, the job's worker thread, its benchmark timer and a few of Snakemake's own;
     # with the pacing on, one more timer thread per job that ended while others waited (~30).
     assert most <= 10, f"Snakemake's process held {most} threads at once"

@@ -29,3 +29,11 @@ rule scan_city:
         max_pixels=config["scan"]["max_pixels"],
     script:
         "../scripts/run_stage.py"
+
+
+# A named target: every city's photos fetched (demo, scrape) or indexed, and scanned, with nothing
+# global after them: `snakemake --cores 8 scans` to look at the triage before a first map, or to
+# scrape everything first.
+rule scans:
+    input:
+        [per_city(path) for path in SCAN_OUTPUTS.values()],
