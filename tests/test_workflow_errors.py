@@ -124,3 +124,10 @@ def test_a_folder_source_error_has_no_traceback(tmp_path):
     said = stops_with_one_sentence(
         tmp_path, f"source:\n  kind: folder\n  folder:\n    images_dir: {tmp_path / 'none'}\n")
     assert said == f"Error: source.folder.images_dir {tmp_path / 'none'} is not a folder"
+
+
+def test_cuda_with_the_openvino_runtime_is_refused_at_start(tmp_path):
+    said = stops_with_one_sentence(
+        tmp_path, "features:\n  cnn:\n    device: cuda\n    runtime: openvino\n")
+    assert said == ("Error: features.cnn.device cuda runs on onnxruntime: set "
+                    "features.cnn.runtime: onnxruntime")

@@ -173,8 +173,9 @@ def test_precision_reruns_the_export_the_features_and_what_follows_not_the_scan(
     assert not rules & {"scan_city", "make_demo_city"}
 
 
-@pytest.mark.parametrize("change", [{"device": "cpu"}, {"batch_size": 8}])
-def test_device_and_batch_size_rerun_nothing(built, change):
+@pytest.mark.parametrize("change", [{"device": "cpu"}, {"batch_size": 8},
+                                    {"runtime": "onnxruntime"}])
+def test_device_batch_size_and_runtime_rerun_nothing(built, change):
     """They set how fast the vectors come, not what they say (the scan's pass embeds the photos)."""
     assert rules_after(built, "features", **change) == set()
 

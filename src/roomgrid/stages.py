@@ -20,6 +20,9 @@ from pathlib import Path
 # The many small per-city jobs: each runs in a fork of a warm process that has imported what they
 # need (roomgrid.core.warm), instead of paying ~1-2 s of start-up 400 times at 400 cities.
 WARM_RULES = frozenset({"make_demo_city", "scan_city", "embed_city"})
+# Where OpenVINO keeps the network compiled for this machine between jobs: Snakemake-run state of
+# the work directory, as the fingerprints are.
+OPENVINO_CACHE = ".snakemake/roomgrid/openvino"
 
 
 def run_rule(job) -> None:
@@ -139,14 +142,14 @@ def embed_city(job) -> None:
 
 
 def _embed_settings(job, **settings):
-    """How a job runs the network. The device and batch size come from the config, not from
-    params: they change how fast the vectors come, not what they say, so changing them re-runs
-    nothing (above all not the scan, whose pass embeds the photos)."""
+    """How a job runs the network. The runtime, device and batch size come from the config, not
+    from params: they change how fast the vectors come, not what they say, so changing them
+    re-runs nothing (above all not the scan, whose pass embeds the photos)."""
     from .features.cnn import EmbedSettings
 
     cnn = job.config["features"]["cnn"]
     return EmbedSettings(threads=job.threads, device=cnn["device"], batch_size=cnn["batch_size"],
-                         **settings)
+                         runtime=cnn["runtime"], cache_dir=OPENVINO_CACHE, **settings)
 
 
 def cluster_photos(job) -> None:
@@ -162,10 +165,11 @@ def embed_labels(job) -> None:
     from .features.labels import run_embed_labels
 
     p = job.params
-    # The device is not a param: it changes how fast the vectors come, not what they say.
+    # Runtime and device are not params: they change how fast the vectors come, not what they say.
+    cnn = job.config["features"]["cnn"]
     run_embed_labels(p.labels_dir, job.output.features, job.output.files, kind=p.kind,
                      model_onnx=job.input.model or None, threads=job.threads,
-                     device=job.config["features"]["cnn"]["device"],
+                     device=cnn["device"], runtime=cnn["runtime"], cache_dir=OPENVINO_CACHE,
                      stack=p.stack, max_pixels=p.max_pixels)
 
 

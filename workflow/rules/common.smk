@@ -182,6 +182,10 @@ if FEATURES == "cnn":
     from roomgrid.scan.city import ScanSettings
 
     CNN = config["features"]["cnn"]
+    if CNN["device"] == "cuda" and CNN["runtime"] != "onnxruntime":
+        stop(
+            "features.cnn.device cuda runs on onnxruntime: set features.cnn.runtime: onnxruntime"
+        )
     CNN_MODEL_FACTS = model_facts(
         CNN["model"], CNN["input_px"], CNN["weights"], CNN["precision"]
     )

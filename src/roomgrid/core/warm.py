@@ -43,7 +43,7 @@ FOLDER = Path(".snakemake/roomgrid/warm")
 # Modules the server imports before forking, so that no job pays for them.
 PRELOAD = ("numpy", "pandas", "h5py", "PIL.Image", "tqdm", "snakemake.script", "roomgrid.stages",
            "roomgrid.sources.folder", "roomgrid.scan.city", "roomgrid.sources.demo.city",
-           "onnxruntime", "roomgrid.features.scan_pass")
+           "onnxruntime", "openvino", "roomgrid.features.scan_pass")
 
 
 def enabled() -> bool:

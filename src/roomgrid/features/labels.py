@@ -13,6 +13,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .runtimes import DEFAULT_RUNTIME
+
 logger = logging.getLogger(__name__)
 
 OTHER = "other"
@@ -73,7 +75,8 @@ def cluster_examples(clusters: pd.DataFrame, names: Mapping[int, str], *, per_cl
 
 
 def embed_label_folder(labels_dir, out_h5, *, kind: str, model_onnx=None, threads: int = 1,
-                       device: str = "auto", stack: Mapping | None = None,
+                       device: str = "auto", runtime: str = DEFAULT_RUNTIME,
+                       cache_dir=None, stack: Mapping | None = None,
                        max_pixels: int = 60_000_000) -> pd.DataFrame:
     """Features of every photo in a labels folder, as the collection's are computed (``kind``
     ``cnn``: the exported model; ``stacks``: blur stacks with the scan's ``stack`` settings).
@@ -90,6 +93,7 @@ def embed_label_folder(labels_dir, out_h5, *, kind: str, model_onnx=None, thread
     rows, failures = [], []
     for position, features in _label_features(files["path"], kind, model_onnx=model_onnx,
                                               threads=threads, device=device, stack=stack,
+                                              runtime=runtime, cache_dir=cache_dir,
                                               max_pixels=max_pixels, failures=failures):
         rows.append((position, features))
     ok = [position for position, _ in rows]
@@ -116,13 +120,14 @@ def embed_label_folder(labels_dir, out_h5, *, kind: str, model_onnx=None, thread
     return files.drop(columns="path")
 
 
-def _label_features(paths: Sequence[str], kind: str, *, model_onnx, threads, device, stack,
-                    max_pixels, failures: list):
+def _label_features(paths: Sequence[str], kind: str, *, model_onnx, threads, device, runtime,
+                    cache_dir, stack, max_pixels, failures: list):
     """(position, features) per readable photo, in the dtype the collection's files use."""
     if kind == "cnn":
         from .cnn import CnnEmbedder, embed_files
 
-        embedder = CnnEmbedder(model_onnx, threads=threads, device=device)
+        embedder = CnnEmbedder(model_onnx, threads=threads, device=device, runtime=runtime,
+                               cache_dir=cache_dir)
         for done, failed, batch in embed_files(paths, embedder, max_pixels=max_pixels):
             failures.extend(failed)
             for position, row in zip(done, batch):

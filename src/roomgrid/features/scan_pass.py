@@ -76,11 +76,13 @@ def scan_and_embed(photos_tsv, scan_tsv, stacks_h5, thumbs_h5, features_h5, mode
     """Scan a city (:func:`roomgrid.scan.city.scan_city`) and embed every photo it could read from
     the same decode; ``features_h5`` holds ``ids`` and ``features`` as ``cnn.h5`` does. A photo
     that cannot be decoded gets its reason once, in the scan table. Returns the scan table."""
-    embedder = CnnEmbedder(model_onnx, threads=embed.threads, device=embed.device)
+    embedder = CnnEmbedder(model_onnx, threads=embed.threads, device=embed.device,
+                           runtime=embed.runtime, cache_dir=embed.cache_dir)
     embedding = _Embedding(embedder, embed.batch_size)
     table = scan_city(photos_tsv, scan_tsv, stacks_h5, thumbs_h5, scan,
                       min_side=draft_side(scan, embedder.input_px), on_photo=embedding)
     write_features(features_h5, embedding.ids, embedding.features(), embedder.facts())
-    logger.info("embedded %d photos with %s at %d px (%s) in the scan's pass", len(embedding.ids),
-                embedder.model, embedder.input_px, embedder.precision)
+    logger.info("embedded %d photos with %s at %d px (%s) on %s in the scan's pass",
+                len(embedding.ids), embedder.model, embedder.input_px, embedder.precision,
+                embedder.providers[0])
     return table
