@@ -7,13 +7,14 @@ components and on the t-SNE map; and the culling classifier's cross-validated ac
 and "bathroom vs rest" balanced accuracy.
 
 Cost, on a folder of generated 600x450 listing photos (benchmarks/make_photos.py): photos per second
-of the per-city feature job (decode at reduced size + onnxruntime on the job's threads) for each
-input size, its peak memory, and what that makes for 125,000 photos.
+of the per-city feature job (decode at reduced size + the network on the default runtime, on the
+job's threads) for each input size, its peak memory, and what that makes for 125,000 photos.
 
 Precision (``--precision``): the fp32 graph against int8 quantizations of it (the shipped choice
 and the variants tried: format, per-channel or per-tensor weights, weight range, calibration
-method, first convolution left in float), each on rooms-dev: the same two quality measures, the
-cosine between its vectors and fp32's, and inference photos per second on ``--threads`` threads
+method, first convolution left in float), each run by each of ``--runtimes`` (onnxruntime,
+OpenVINO) on rooms-dev: the same two quality measures, the cosine between its vectors and the
+first row's, and inference photos per second on ``--threads`` threads
 (photos decoded once beforehand; the variants take turns batch by batch over ``--rounds`` rounds,
 so load from other jobs hits all of them alike; the speed-up is the median of the batch-by-batch
 time ratios).
@@ -137,7 +138,7 @@ def embed_pixels(embedder, pixels: np.ndarray, batch_size: int = 32) -> np.ndarr
                            for i in range(0, len(pixels), batch_size)])
 
 
-def bench_precision(size: int, model: str, threads: int, rounds: int, variants,
+def bench_precision(size: int, model: str, threads: int, rounds: int, variants, runtimes,
                     timed_photos: int = 256) -> None:
     from roomgrid.features import cnn
     from roomgrid.features.cull import cross_validate
@@ -152,15 +153,21 @@ def bench_precision(size: int, model: str, threads: int, rounds: int, variants,
         fp32 = Path(workdir) / "fp32.onnx"
         cnn.export_onnx(fp32, model=model, input_px=size, precision="fp32")
         calibration = cnn.calibration_pixels(size)
-        for name in variants:
-            settings = VARIANTS[name]
+        for variant in variants:
+            settings = VARIANTS[variant]
             path, start = fp32, time.perf_counter()
             if settings is not None:
                 path = Path(workdir) / f"variant{len(embedders)}.onnx"
                 cnn.quantize_onnx(fp32, path, input_px=size, calibration=calibration, **settings)
-            rows.append({"variant": name, "quantize_s": time.perf_counter() - start if settings
-                         is not None else 0.0, "mib": path.stat().st_size / 2**20})
-            embedders[name] = cnn.CnnEmbedder(path, threads=threads, device="cpu")
+            took = time.perf_counter() - start if settings is not None else 0.0
+            # Each variant on each runtime: the first pair is the reference.
+            for runtime in runtimes:
+                name = f"{variant} [{runtime}]"
+                rows.append({"variant": name, "quantize_s": took,
+                             "mib": path.stat().st_size / 2**20})
+                embedders[name] = cnn.CnnEmbedder(path, threads=threads, device="cpu",
+                                                  runtime=runtime)
+        variants = list(embedders)
         features = {name: embed_pixels(embedders[name], pixels) for name in variants}
         # Batch by batch, the variants in turn (the order flipped every round): load from other
         # jobs that comes and goes hits every variant alike, and each batch's time is compared
@@ -186,13 +193,13 @@ def bench_precision(size: int, model: str, threads: int, rounds: int, variants,
           f"photos/s: inference only, batches of 32 taken in turn, {rounds} rounds over "
           f"{timed_photos} photos, from the median and the fastest batch; x {variants[0]}: median "
           f"of the batch-by-batch time ratios; cosine against {variants[0]}")
-    print(format_table(rows, [("variant", "variant", "s"), ("mib", "MiB", ".1f"),
+    print(format_table(rows, [("variant", "variant [runtime]", "s"), ("mib", "MiB", ".1f"),
                               ("quantize_s", "quantize s", ".1f"),
                               ("knn", "same type of 8-NN", ".3f"),
                               ("accuracy", "culling acc. 6 types", ".3f"),
                               ("cos_median", "cosine median", ".4f"), ("cos_p1", "cosine 1st pct", ".4f"),
                               ("rate", "photos/s", ".1f"), ("best", "fastest batch", ".1f"),
-                              ("speedup", "x fp32", ".2f")]))
+                              ("speedup", f"x {variants[0]}", ".2f")]))
 
 
 def embed_folder(files: list[str], onnx: str, threads: int) -> dict:
@@ -248,6 +255,9 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS),
                         metavar="VARIANT", help="--precision variants, the first is the reference")
     parser.add_argument("--rounds", type=int, default=10, help="--precision timing rounds")
+    parser.add_argument("--runtimes", nargs="+", default=["onnxruntime", "openvino"],
+                        choices=["onnxruntime", "openvino"],
+                        help="--precision: each variant on each of these runtimes")
     args = parser.parse_args()
     ROOMS_DEV = args.rooms_dev  # from a git worktree the shared folder is elsewhere
     print(machine_description())
@@ -255,7 +265,8 @@ def main() -> None:
         bench_quality(args.sizes, args.models, args.precisions)
     if args.precision:
         for model in args.models:
-            bench_precision(args.sizes[0], model, args.threads, args.rounds, args.variants)
+            bench_precision(args.sizes[0], model, args.threads, args.rounds, args.variants,
+                            args.runtimes)
     if args.throughput:
         for model in args.models:
             bench_throughput(args.throughput, args.n, args.sizes, model, args.threads,
