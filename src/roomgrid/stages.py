@@ -20,9 +20,15 @@ from pathlib import Path
 # The many small per-city jobs: each runs in a fork of a warm process that has imported what they
 # need (roomgrid.core.warm), instead of paying ~1-2 s of start-up 400 times at 400 cities.
 WARM_RULES = frozenset({"make_demo_city", "scan_city", "embed_city"})
-# Where OpenVINO keeps the network compiled for this machine between jobs: Snakemake-run state of
-# the work directory, as the fingerprints are.
-OPENVINO_CACHE = ".snakemake/roomgrid/openvino"
+
+
+def _openvino_cache() -> str:
+    """Where OpenVINO keeps the network compiled for this machine between jobs: Snakemake-run
+    state of the work directory, as the fingerprints are, a folder per host, since a compiled
+    model fits only the CPU it was compiled for (cluster nodes may differ)."""
+    import socket
+
+    return f".snakemake/roomgrid/openvino/{socket.gethostname()}"
 
 
 def run_rule(job) -> None:
@@ -149,7 +155,7 @@ def _embed_settings(job, **settings):
 
     cnn = job.config["features"]["cnn"]
     return EmbedSettings(threads=job.threads, device=cnn["device"], batch_size=cnn["batch_size"],
-                         runtime=cnn["runtime"], cache_dir=OPENVINO_CACHE, **settings)
+                         runtime=cnn["runtime"], cache_dir=_openvino_cache(), **settings)
 
 
 def cluster_photos(job) -> None:
@@ -169,7 +175,7 @@ def embed_labels(job) -> None:
     cnn = job.config["features"]["cnn"]
     run_embed_labels(p.labels_dir, job.output.features, job.output.files, kind=p.kind,
                      model_onnx=job.input.model or None, threads=job.threads,
-                     device=cnn["device"], runtime=cnn["runtime"], cache_dir=OPENVINO_CACHE,
+                     device=cnn["device"], runtime=cnn["runtime"], cache_dir=_openvino_cache(),
                      stack=p.stack, max_pixels=p.max_pixels)
 
 
