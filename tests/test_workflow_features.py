@@ -104,7 +104,7 @@ def test_openvino_keeps_the_compiled_model_for_this_host_only(built):
     import socket
 
     kept = built / ".snakemake/roomgrid/openvino" / socket.gethostname()
-    assert len(list(kept.glob("*.blob"))) == 1
+    assert list(kept.glob("*.blob"))
     assert [p.name for p in (built / ".snakemake/roomgrid/openvino").iterdir()] == \
         [socket.gethostname()]
 
