@@ -267,3 +267,21 @@ def test_many_blocks_of_very_different_sizes_still_fill_most_of_the_map():
     _, rows, cols = pack_blocks(list(sizes), 1.0)
     assert sizes.sum() / (rows * cols) > 0.7
     assert abs(np.log(cols / rows)) <= np.log(1.25)
+
+
+def test_blocks_solved_in_several_processes_get_the_cells_one_process_gives():
+    """A city arrangement's hundreds of small exact blocks are spread over n_jobs processes; a
+    large block beside them still uses the block solver. Neither may change a cell."""
+    rng = np.random.default_rng(4)
+    sizes = [1200] + list(rng.integers(1, 60, 40))
+    table = pd.DataFrame({"id": [f"a/{i}" for i in range(sum(sizes))],
+                          "city": np.repeat([f"c{k:02d}" for k in range(len(sizes))], sizes)})
+    points = rng.normal(size=(len(table), 2))
+    spec = Arrangement("city", "city")
+    settings = dict(method="auto", exact_max=600, block_size=256)
+    alone = arrange(spec, points, table, n_jobs=1, **settings)
+    spread = arrange(spec, points, table, n_jobs=2, **settings)
+    assert alone.method == spread.method == "blocks+exact"
+    np.testing.assert_array_equal(spread.cells, alone.cells)
+    assert spread.blocks == alone.blocks
+    assert_blocks_hold_their_groups(spread, table, spec)

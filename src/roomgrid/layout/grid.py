@@ -19,7 +19,7 @@ from .exact import (LAPJV_MAX_SIZE, _as_points, assign_exact, cell_centres, norm
 logger = logging.getLogger(__name__)
 
 __all__ = ["ASPECT_TOLERANCE", "LAPJV_MAX_SIZE", "assign_blocks", "assign_cells", "assign_exact",
-           "cell_centres", "grid_shape", "layout_quality", "normalise_points", "solve"]
+           "cell_centres", "chosen_method", "grid_shape", "layout_quality", "normalise_points", "solve"]
 
 # A grid may deviate this much from the requested aspect ratio to waste fewer cells.
 ASPECT_TOLERANCE = 1.1
@@ -85,14 +85,21 @@ def assign_cells(points: np.ndarray, rows: int, cols: int, *, method: str = "aut
     method : str
         The method that ran, "exact" or "blocks" (what "auto" chose), for the run's records.
     """
-    if method == "auto":
-        method = "exact" if rows * cols <= min(exact_max, LAPJV_MAX_SIZE) else "blocks"
+    method = chosen_method(rows, cols, method=method, exact_max=exact_max)
     if method == "exact":
         return assign_exact(points, rows, cols), method
     if method == "blocks":
         return assign_blocks(points, rows, cols, block_size=block_size, n_jobs=n_jobs,
                              seed=seed), method
     raise ValueError(f"unknown method {method!r}; expected 'auto', 'exact' or 'blocks'")
+
+
+def chosen_method(rows: int, cols: int, *, method: str = "auto", exact_max: int = 3000) -> str:
+    """The method :func:`assign_cells` runs for a ``rows`` x ``cols`` grid: ``method`` itself,
+    or for "auto" "exact" up to ``exact_max`` cells and "blocks" beyond."""
+    if method == "auto":
+        return "exact" if rows * cols <= min(exact_max, LAPJV_MAX_SIZE) else "blocks"
+    return method
 
 
 def layout_quality(points: np.ndarray, cells: np.ndarray, rows: int, cols: int, k: int = 8) -> dict:
