@@ -408,3 +408,13 @@ def test_real_rooms_group_by_type(either_embedder):
     nearest = np.argsort(-similarity, axis=1)[:, :8]
     share = (labels[nearest] == labels[:, None]).mean()
     assert share >= 0.55, share
+
+
+def test_a_missing_runtime_package_is_named_with_the_way_out(int8_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "openvino", None)  # as if not installed
+    with pytest.raises(cnn.MissingExtra, match=r"runtime openvino \(or set it to onnxruntime\) "
+                                               r"needs the package openvino"):
+        cnn.CnnEmbedder(int8_path, runtime="openvino")
+    assert cnn.CnnEmbedder(int8_path, runtime="onnxruntime").providers == ["CPUExecutionProvider"]

@@ -34,7 +34,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 from ..core.io import atomic_path
-from .runtimes import DEFAULT_RUNTIME, model_metadata, open_session
+from .runtimes import DEFAULT_RUNTIME, MissingExtra, model_metadata, open_session
 
 logger = logging.getLogger(__name__)
 
@@ -57,10 +57,6 @@ INT8_SCHEME = "qdq-7bit"
 def quantization_of(precision: str) -> str | None:
     """The quantization fact of a model at ``precision``: None for fp32."""
     return INT8_SCHEME if precision == "int8" else None
-
-
-class MissingExtra(RuntimeError):
-    """A CNN feature needs the optional packages: ``pip install -e ".[cnn]"``."""
 
 
 def _require(module: str):

@@ -25,18 +25,16 @@ DEFAULT_RUNTIME = "openvino"
 DEVICES = ("auto", "cpu", "cuda")
 
 
-class MissingRuntime(RuntimeError):
-    pass
+class MissingExtra(RuntimeError):
+    """A CNN feature needs the optional packages: ``pip install -e ".[cnn]"``."""
 
 
-def _require(module: str, runtime: str):
+def _require(module: str, needed_by: str):
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        other = "onnxruntime" if runtime == "openvino" else "openvino"
-        raise MissingRuntime(f"features.cnn.runtime {runtime} needs the package {runtime} "
-                             f"({exc}): pip install -e \".[cnn]\", or set features.cnn.runtime: "
-                             f"{other}") from None
+        raise MissingExtra(f"{needed_by} needs the package {module} ({exc}): "
+                           f"pip install -e \".[cnn]\"") from None
 
 
 def providers_for(device: str, available: Sequence[str]) -> list[str]:
@@ -56,7 +54,7 @@ class OnnxRuntimeSession:
     """The network in an onnxruntime session on ``threads`` CPU threads (or a CUDA GPU)."""
 
     def __init__(self, model_path: str | os.PathLike, *, threads: int, device: str):
-        ort = _require("onnxruntime", "onnxruntime")
+        ort = _require("onnxruntime", "features.cnn.runtime onnxruntime")
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, int(threads))
         options.inter_op_num_threads = 1
@@ -80,7 +78,7 @@ class OpenVinoSession:
         if device == "cuda":
             raise ValueError("features.cnn.device cuda runs on onnxruntime: set "
                              "features.cnn.runtime: onnxruntime (and pip install onnxruntime-gpu)")
-        ov = _require("openvino", "openvino")
+        ov = _require("openvino", "features.cnn.runtime openvino (or set it to onnxruntime)")
         settings = {
             "INFERENCE_NUM_THREADS": max(1, int(threads)),
             # One request at a time, as the batches come.
@@ -133,7 +131,7 @@ def model_metadata(model_path: str | os.PathLike) -> dict[str, str]:
     """The ONNX file's metadata (what export_onnx recorded: model, input size, precision...).
     Read through an onnxruntime session that skips every optimisation (~0.04 s), which is
     cheaper than importing the onnx package (~1 s) in each job."""
-    ort = _require("onnxruntime", "onnxruntime")
+    ort = _require("onnxruntime", "reading the model's metadata")
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
