@@ -19,7 +19,8 @@ from .exact import (LAPJV_MAX_SIZE, _as_points, assign_exact, cell_centres, norm
 logger = logging.getLogger(__name__)
 
 __all__ = ["ASPECT_TOLERANCE", "LAPJV_MAX_SIZE", "assign_blocks", "assign_cells", "assign_exact",
-           "cell_centres", "chosen_method", "grid_shape", "layout_quality", "normalise_points", "solve"]
+           "cell_centres", "chosen_method", "grid_shape", "layout_quality", "normalise_points",
+           "solve"]
 
 # A grid may deviate this much from the requested aspect ratio to waste fewer cells.
 ASPECT_TOLERANCE = 1.1
