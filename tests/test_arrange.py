@@ -269,7 +269,7 @@ def test_many_blocks_of_very_different_sizes_still_fill_most_of_the_map():
     assert abs(np.log(cols / rows)) <= np.log(1.25)
 
 
-def test_blocks_solved_in_several_processes_get_the_cells_one_process_gives():
+def test_blocks_solved_in_several_processes_get_the_cells_one_process_gives(monkeypatch):
     """A city arrangement's hundreds of small exact blocks are spread over n_jobs processes; a
     large block beside them still uses the block solver. Neither may change a cell."""
     rng = np.random.default_rng(4)
@@ -280,7 +280,22 @@ def test_blocks_solved_in_several_processes_get_the_cells_one_process_gives():
     spec = Arrangement("city", "city")
     settings = dict(method="auto", exact_max=600, block_size=256)
     alone = arrange(spec, points, table, n_jobs=1, **settings)
+    import concurrent.futures
+
+    from roomgrid.layout.grid import assign_cells
+
+    submitted = []
+
+    class Recording(concurrent.futures.ProcessPoolExecutor):
+        def submit(self, *args, **kwargs):
+            if args[0] is assign_cells:  # the big block's own solver has a pool too
+                submitted.append(args[2:4])
+            return super().submit(*args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Recording)
     spread = arrange(spec, points, table, n_jobs=2, **settings)
+    # every small block went to the processes, the big one stayed with its block solver
+    assert len(submitted) == len(sizes) - 1
     assert alone.method == spread.method == "blocks+exact"
     np.testing.assert_array_equal(spread.cells, alone.cells)
     assert spread.blocks == alone.blocks

@@ -275,7 +275,6 @@ class CnnEmbedder:
         meta = model_metadata(model_path)
         self.session = open_session(model_path, runtime=runtime, threads=threads, device=device,
                                     cache_dir=cache_dir)
-        self.runtime = runtime
         self.providers = self.session.providers
         self.model = meta.get("model", "?")
         self.input_px = int(meta["input_px"])

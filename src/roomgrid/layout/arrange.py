@@ -197,9 +197,9 @@ def _solve_blocks(problems: Sequence[tuple[np.ndarray, int, int]], solver: Mappi
     each (one lapjv call is one core: 400 city blocks took 44 s in one process at 125k);
     larger blocks follow, each using the processes itself. The cells are the same either way."""
     n_jobs = int(solver.get("n_jobs", 1))
+    choice = {key: solver[key] for key in ("method", "exact_max") if key in solver}
     exact = [i for i, (_, rows, cols) in enumerate(problems)
-             if chosen_method(rows, cols, method=solver.get("method", "auto"),
-                              exact_max=solver.get("exact_max", 3000)) == "exact"]
+             if chosen_method(rows, cols, **choice) == "exact"]
     solved: list = [None] * len(problems)
     if n_jobs > 1 and len(exact) > 1:
         from concurrent.futures import ProcessPoolExecutor
