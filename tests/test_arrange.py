@@ -260,6 +260,11 @@ def test_the_report_draws_every_arrangement_and_tables_its_quality(tmp_path):
     assert quality["blocks"].tolist() == [0, 4] and (quality["dpq16"].between(0, 1.01)).all()
     assert quality.loc[0, "knn8_kept"] > quality.loc[1, "knn8_kept"]
     assert (tmp_path / "a.png").stat().st_size > 10_000
+    # measured two at a time: the same table
+    run_plot_arrangements(grids, tmp_path / "tsne.tsv", tmp_path / "pca.h5",
+                          tmp_path / "b.png", tmp_path / "b.tsv", cell_px=32, tile_px=256,
+                          n_jobs=2)
+    assert (tmp_path / "b.tsv").read_bytes() == (tmp_path / "a.tsv").read_bytes()
 
 
 def test_many_blocks_of_very_different_sizes_still_fill_most_of_the_map():

@@ -356,7 +356,7 @@ def plot_arrangements(job) -> None:
     # the rule lists similarity's files first, then the others in p.names' order
     grids = {name: files for name, files in zip(p.names, zip(i.cells, i.facts, i.tiles))}
     run_plot_arrangements(grids, i.points, i.pca, job.output.figure, job.output.table,
-                          cell_px=p.cell_px, tile_px=p.tile_px)
+                          cell_px=p.cell_px, tile_px=p.tile_px, n_jobs=job.threads)
 
 
 def plot_clusters(job) -> None:
