@@ -305,3 +305,17 @@ def test_blocks_solved_in_several_processes_get_the_cells_one_process_gives(monk
     np.testing.assert_array_equal(spread.cells, alone.cells)
     assert spread.blocks == alone.blocks
     assert_blocks_hold_their_groups(spread, table, spec)
+
+
+def test_the_report_refuses_a_map_that_leaves_a_photo_out():
+    from roomgrid.layout.quality import DistancePreservation
+    from roomgrid.report.arrangements import arrangement_quality
+
+    table, points = photos(30)
+    xy = pd.DataFrame({"id": table["id"], "x": points[:, 0], "y": points[:, 1]})
+    dpq = DistancePreservation(sample=None).fit(points)
+    cells = pd.DataFrame({"id": table["id"], "row": np.arange(30) // 6, "col": np.arange(30) % 6})
+    facts = {"rows": 5, "cols": 6}
+    assert 0 < arrangement_quality(cells, facts, xy, dpq)["dpq16"] <= 1.01
+    with pytest.raises(ValueError, match="must place every photo once"):
+        arrangement_quality(cells.iloc[1:], facts, xy, dpq)
