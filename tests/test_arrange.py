@@ -140,13 +140,45 @@ def test_a_block_of_one_photo_beside_a_block_of_thousands():
     assert result.blocks[0]["knn_kept"] > 0.3
 
 
-def test_a_column_without_values_makes_one_block_and_a_warning(caplog):
+@pytest.mark.parametrize("spec", [Arrangement("size", "sqft", bands=4),
+                                  Arrangement("area", "sqft")], ids=["bands", "categories"])
+def test_a_column_without_values_is_not_built_and_says_why(spec, caplog):
     table, points = photos(40)
-    table["sqft"] = np.nan
+    table["sqft"] = pd.Series([np.nan] * 20 + [""] * 20, dtype=object)  # NaN and empty text
     with caplog.at_level(logging.WARNING):
-        result = arrange(Arrangement("size", "sqft", bands=4), points, table)
-    assert [b["label"] for b in result.blocks] == ["no sqft"]
-    assert "no value" in caplog.text
+        result = arrange(spec, points, table)
+    assert not result.available and result.unavailable == "no photo has a value in column 'sqft'"
+    assert (result.rows, result.cols, result.blocks) == (0, 0, [])
+    assert (result.cells == -1).all() and len(result.cells) == 40
+    assert "not built" in caplog.text
+    # one photo with a value is enough to build it: its band, and the rest in "no sqft"
+    table.loc[7, "sqft"] = 650
+    result = arrange(spec, points, table)
+    assert result.available and [b["count"] for b in result.blocks] == [1, 39]
+    assert result.blocks[-1]["label"] == "no sqft"
+
+
+def test_run_arrangement_of_a_column_without_values_writes_an_empty_grid_and_the_reason(tmp_path):
+    from roomgrid.viewer.tiles.pyramid import run_tiles
+
+    table, points = photos(50)
+    table["selected"] = True
+    table["price"] = np.nan
+    write_table(table, tmp_path / "photos.tsv")
+    write_table(pd.DataFrame({"id": table["id"], "x": points[:, 0], "y": points[:, 1]}),
+                tmp_path / "tsne.tsv")
+    run_arrangement(tmp_path / "tsne.tsv", tmp_path / "photos.tsv", tmp_path / "grid.tsv",
+                    tmp_path / "grid.json", name="rent", by="price", bands=12)
+    cells = read_table(tmp_path / "grid.tsv")
+    facts = read_json(tmp_path / "grid.json")
+    assert list(cells.columns) == ["id", "city", "row", "col"] and cells.empty
+    assert facts["unavailable"] == "no photo has a value in column 'price'"
+    assert (facts["rows"], facts["cols"], facts["n"], facts["blocks"]) == (0, 0, 0, [])
+    summary = run_tiles(tmp_path / "grid.tsv", tmp_path / "grid.json", {}, tmp_path / "tiles",
+                        cell_px=32, tile_px=256, quality=80, background=(24, 24, 24))
+    assert summary["total_tiles"] == 0
+    assert [f.name for f in (tmp_path / "tiles").iterdir()] == ["tiles.json"]
+    assert read_json(tmp_path / "tiles" / "tiles.json")["unavailable"] == facts["unavailable"]
 
 
 def test_packed_blocks_are_disjoint_whole_cell_rectangles_near_the_aspect():
@@ -224,6 +256,7 @@ def test_the_report_draws_every_arrangement_and_tables_its_quality(tmp_path):
     from roomgrid.layout.arrange import arrange_similarity
     from roomgrid.report.arrangements import run_plot_arrangements
     from roomgrid.viewer.tiles import render_tiles
+    from roomgrid.viewer.tiles.pyramid import run_tiles
 
     table, points = photos(60)
     features = np.column_stack([points, np.random.default_rng(3).normal(size=(60, 3))])
@@ -253,11 +286,25 @@ def test_the_report_draws_every_arrangement_and_tables_its_quality(tmp_path):
                      shape=(result.rows, result.cols))
         grids[spec.name] = (tmp_path / f"{spec.name}.tsv", tmp_path / f"{spec.name}.json",
                             tmp_path / f"{spec.name}_tiles")
+    # an arrangement by a column no photo has a value in: listed with its reason, not measured
+    table["selected"], table["label"] = True, ""
+    write_table(table, tmp_path / "photos.tsv")
+    run_arrangement(tmp_path / "tsne.tsv", tmp_path / "photos.tsv", tmp_path / "labelled.tsv",
+                    tmp_path / "labelled.json", name="labelled", by="label")
+    run_tiles(tmp_path / "labelled.tsv", tmp_path / "labelled.json", thumbs,
+              tmp_path / "labelled_tiles", cell_px=32, tile_px=256, quality=80,
+              background=(24, 24, 24))
+    grids["labelled"] = (tmp_path / "labelled.tsv", tmp_path / "labelled.json",
+                         tmp_path / "labelled_tiles")
     run_plot_arrangements(grids, tmp_path / "tsne.tsv", tmp_path / "pca.h5",
                           tmp_path / "a.png", tmp_path / "a.tsv", cell_px=32, tile_px=256)
     quality = read_table(tmp_path / "a.tsv")
-    assert quality["arrangement"].tolist() == ["similarity", "rent"]
-    assert quality["blocks"].tolist() == [0, 4] and (quality["dpq16"].between(0, 1.01)).all()
+    assert quality["arrangement"].tolist() == ["similarity", "rent", "labelled"]
+    assert quality["blocks"].tolist() == [0, 4, 0]
+    assert (quality["dpq16"][:2].between(0, 1.01)).all() and quality["dpq16"][2:].isna().all()
+    assert quality["unavailable"].fillna("").tolist() == [
+        "", "", "no photo has a value in column 'label'"]
+    assert quality.loc[2, "photos"] == 0 and np.isnan(quality.loc[2, "knn8_kept"])
     assert quality.loc[0, "knn8_kept"] > quality.loc[1, "knn8_kept"]
     assert (tmp_path / "a.png").stat().st_size > 10_000
     # measured two at a time: the same table

@@ -55,6 +55,25 @@ def test_arrangements_add_nothing_to_the_first_paint_and_map_each_photo_to_its_c
                                  "count": 5}]
 
 
+def test_an_arrangement_that_was_not_built_is_listed_with_its_reason_and_no_files(inputs, tmp_path):
+    grid, photos, neighbours, roots, leaflet = inputs
+    reason = "no photo has a value in column 'price'"
+    extra = {"wide": arrangement(grid, 1, 5, [0, 1, 2, 3, 4]),
+             "rent": (pd.DataFrame({"id": [], "city": [], "row": [], "col": []}),
+                      {"rows": 0, "cols": 0, "kind": "bands", "by": "price", "blocks": [],
+                       "unavailable": reason})}
+    build_viewer(grid, photos, neighbours, tmp_path / "v", geometry=GEOMETRY,
+                 leaflet_dir=leaflet, client_zip_dir=leaflet.parents[1] / "client-zip",
+                 photo_roots=roots, arrangements=extra)
+    folder = tmp_path / "v/data/arrangements"
+    index = json.loads((folder / "index.json").read_text())
+    assert [a["name"] for a in index["arrangements"]] == ["similarity", "wide", "rent"]
+    assert index["arrangements"][2] == {"name": "rent", "kind": "bands", "by": "price",
+                                        "unavailable": reason}
+    assert "unavailable" not in index["arrangements"][1]
+    assert sorted(f.name for f in folder.iterdir()) == ["index.json", "wide.bin", "wide.json"]
+
+
 def test_an_arrangement_named_like_the_look_alike_map_is_refused(inputs, tmp_path):
     grid, photos, neighbours, roots, leaflet = inputs
     with pytest.raises(ValueError, match="cannot be a file name"):

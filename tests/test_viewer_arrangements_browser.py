@@ -3,7 +3,8 @@ same zoom, block labels appear above their blocks, and the address keeps the arr
 
 The site is test_viewer_browser's 5 x 6 look-alike map plus two arrangements: ``rent`` (bands of
 price, with labels) and ``wide``, a shuffle three times wider than tall whose tile pyramid is one
-level deeper than the look-alike map's.
+level deeper than the look-alike map's; and ``labelled``, by a column no photo has a value in,
+which is not built.
 """
 
 from __future__ import annotations
@@ -44,12 +45,16 @@ def arranged(site):
                      cell_px=128, shape=(result.rows, result.cols))
         arrangements[name] = (table, {"rows": result.rows, "cols": result.cols,
                                       "kind": name, "blocks": result.blocks})
+    labelled = arrange(Arrangement("labelled", "label"), points, photos.assign(label=""))
+    arrangements["labelled"] = (pd.DataFrame({"id": [], "city": [], "row": [], "col": []}),
+                                {"rows": 0, "cols": 0, "kind": "categories", "by": "label",
+                                 "blocks": [], "unavailable": labelled.unavailable})
     build_viewer(grid, photos, base_site["neighbours"], root / "viewer", geometry=GEOMETRY,
                  leaflet_dir=LEAFLET, client_zip_dir=CLIENT_ZIP,
                  photo_roots={"boston": root / "src/boston", "denver": root / "src/denver"},
                  arrangements=arrangements)
     assert TileGeometry(wide.rows, wide.cols).max_zoom == GEOMETRY.max_zoom + 1
-    return dict(base_site, rent=rent, wide=wide)
+    return dict(base_site, rent=rent, wide=wide, labelled=labelled)
 
 
 CENTRE = """() => {
@@ -82,7 +87,7 @@ def test_switching_keeps_the_centred_photo_centred_at_the_same_zoom(page, arrang
     open_viewer(page, arranged)
     page.wait_for_selector("#arrangement")
     assert page.eval_on_selector_all("#arrangement option", "o => o.map(x => x.value)") == \
-        ["similarity", "rent", "wide"]
+        ["similarity", "rent", "wide", "labelled"]
     photo = viewer_index(page, "denver/2-4.jpg")
     # Zoomed in past the deepest tiles, where every map is larger than the view: a small map that
     # fits the view is held centred by its bounds.
@@ -109,6 +114,23 @@ def test_switching_keeps_the_centred_photo_centred_at_the_same_zoom(page, arrang
             z, x, y = map(int, match.groups())
             nx, ny = wide.tiles_at(z)
             assert status == 200 and 0 <= x < nx and 0 <= y < ny, match.group(0)
+
+
+def test_an_arrangement_that_was_not_built_is_greyed_out_with_its_reason(page, arranged):
+    reason = "no photo has a value in column 'label'"
+    assert arranged["labelled"].unavailable == reason
+    # an address naming it opens the look-alike map and fetches nothing of it
+    open_viewer(page, arranged, "#arrangement=labelled")
+    page.wait_for_selector("#arrangement")
+    page.evaluate("window.roomgrid.arrangements.fromHash()")
+    option = page.query_selector("#arrangement option[value=labelled]")
+    assert option.is_disabled() and option.text_content() == f"labelled ({reason})"
+    assert page.evaluate("window.roomgrid.arrangements.current()") == "similarity"
+    assert page.evaluate("window.roomgrid.arrangements.show('labelled')") is False
+    assert page.input_value("#arrangement") == "similarity"
+    assert not [url for url, _ in page.responses if "/arrangements/labelled" in url]
+    switch(page, "rent")  # the others still switch
+    assert page.evaluate("window.roomgrid.arrangements.current()") == "rent"
 
 
 def test_the_open_photo_stays_open_and_centred_and_the_address_keeps_the_arrangement(page, arranged):

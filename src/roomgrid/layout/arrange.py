@@ -64,13 +64,25 @@ class Arrangement:
 @dataclass
 class Arranged:
     """Where one arrangement puts every photo: ``cells[i]`` is photo i's cell
-    ``row * cols + col``; ``blocks`` are the groups' rectangles in block order."""
+    ``row * cols + col``; ``blocks`` are the groups' rectangles in block order. An arrangement by
+    a column no photo has a value in is not built: ``unavailable`` says why, ``cells`` are -1 and
+    the grid is 0 x 0."""
 
     rows: int
     cols: int
     cells: np.ndarray
     blocks: list[dict] = field(default_factory=list)
     method: str = ""
+    unavailable: str = ""
+
+    @property
+    def available(self) -> bool:
+        return not self.unavailable
+
+
+def not_built(n: int, reason: str) -> Arranged:
+    """An arrangement the data cannot make: no grid, no photo placed, and the reason."""
+    return Arranged(0, 0, np.full(n, -1, dtype=np.int64), [], "none", reason)
 
 
 # --- the configuration -------------------------------------------------------------------------
@@ -229,8 +241,11 @@ def arrange(arrangement: Arrangement, points: np.ndarray, table: pd.DataFrame, *
                                f"{', '.join(_groupable(list(table.columns)))}")
     values = table[column]
     if not _present(values).any():
-        logger.warning("arrangement %s: column %s has no value for any photo; one 'no %s' block",
-                       arrangement.name, column, column)
+        # One "no price" block would be the look-alike map again under another name: the viewer
+        # lists the arrangement with this reason instead of showing it.
+        reason = f"no photo has a value in column {column!r}"
+        logger.warning("arrangement %s is not built: %s", arrangement.name, reason)
+        return not_built(len(points), reason)
     if kind == "bands":
         codes, groups = group_bands(values, arrangement.bands, column=column)
     else:
@@ -258,7 +273,9 @@ def run_arrangement(tsne_tsv, photos_tsv, out_tsv, out_json, *, name: str, by: s
                     aspect: float = 1.0, method: str = "auto", exact_max: int = 3000,
                     block_size: int = 1024, n_jobs: int = 1) -> Arranged:
     """Write one arrangement's ``grid.tsv`` (``id``, ``city``, ``row``, ``col``) and ``grid.json``
-    (shape, blocks with their rectangles and labels, quality), read back by the tiles and viewer."""
+    (shape, blocks with their rectangles and labels, quality), read back by the tiles and viewer.
+    An arrangement the data cannot make writes a grid table without rows and its reason as
+    ``grid.json``'s ``unavailable``."""
     from ..core.io import read_table, write_json, write_table
     from ..selection.tables import selected_photos
 
@@ -269,6 +286,14 @@ def run_arrangement(tsne_tsv, photos_tsv, out_tsv, out_json, *, name: str, by: s
     xy = points[["x", "y"]].to_numpy(dtype=np.float64)
     result = arrange(spec, xy, table, aspect=aspect, method=method, exact_max=exact_max,
                      block_size=block_size, n_jobs=n_jobs, seed=seed)
+    if not result.available:
+        # Nothing to place: an empty grid table, and facts the tiles, viewer and report read the
+        # reason from.
+        write_table(pd.DataFrame({"id": [], "city": [], "row": [], "col": []}), out_tsv)
+        write_json({"name": name, "kind": spec.kind, **spec.params(), "rows": 0, "cols": 0,
+                    "n": 0, "method": result.method, "mode": "arrangement",
+                    "unavailable": result.unavailable, "blocks": []}, out_json)
+        return result
     rows_of, cols_of = np.divmod(result.cells, result.cols)
     write_table(pd.DataFrame({"id": points["id"], "city": table["city"], "row": rows_of,
                               "col": cols_of}), out_tsv)

@@ -1,5 +1,6 @@
 """The report's arrangements figure: an overview picture of every arrangement with its blocks and
-labels, and a table of each one's quality (kNN-8 kept, DPQ16, the blocks' own kNN-8)."""
+labels, and a table of each one's quality (kNN-8 kept, DPQ16, the blocks' own kNN-8; for an
+arrangement the data could not make, the reason in ``unavailable``)."""
 
 from __future__ import annotations
 
@@ -73,8 +74,14 @@ def arrangement_quality(table: pd.DataFrame, facts: dict, points: pd.DataFrame,
             "block_knn8_kept": round(inside, 4)}
 
 
+# The table's row for an arrangement that was not built (its ``unavailable`` says why).
+NOT_MEASURED = {"photos": 0, "rows": 0, "cols": 0, "fill": float("nan"), "blocks": 0,
+                "knn8_kept": float("nan"), "dpq16": float("nan"), "block_knn8_kept": float("nan")}
+
+
 def plot_arrangements(maps: Mapping[str, dict], path) -> None:
-    """One panel per arrangement: its overview, block outlines and labels, quality in the title."""
+    """One panel per arrangement: its overview, block outlines and labels, quality in the title;
+    an arrangement that was not built gets its name and the reason."""
     count = len(maps)
     columns = min(3, count)
     lines = math.ceil(count / columns)
@@ -82,6 +89,11 @@ def plot_arrangements(maps: Mapping[str, dict], path) -> None:
     for axis in axes.flat:
         axis.axis("off")
     for axis, (name, shown) in zip(axes.flat, maps.items()):
+        if shown["picture"] is None:
+            axis.set_title(f"{name}: not built", fontsize=10)
+            axis.text(0.5, 0.5, shown["quality"]["unavailable"], ha="center", va="center",
+                      transform=axis.transAxes, fontsize=10, wrap=True)
+            continue
         axis.imshow(shown["picture"], interpolation="nearest")
         px = shown["cell_px"]
         for block in shown["blocks"]:
@@ -127,7 +139,11 @@ def run_plot_arrangements(grids: Mapping[str, tuple[str, str, str]], points_tsv,
     def measure(name: str) -> dict:
         cells_tsv, facts_json, tiles = grids[name]
         table, facts = read_table(cells_tsv), read_json(facts_json)
-        quality = arrangement_quality(table, facts, points, dpq)
+        if facts.get("unavailable"):
+            logger.info("arrangement %s: not built (%s)", name, facts["unavailable"])
+            return {"picture": None, "cell_px": 0, "blocks": [],
+                    "quality": dict(NOT_MEASURED, unavailable=facts["unavailable"])}
+        quality = arrangement_quality(table, facts, points, dpq) | {"unavailable": ""}
         picture, px = overview(tiles, facts["rows"], facts["cols"], cell_px, tile_px)
         logger.info("arrangement %s: %s", name, quality)
         return {"picture": picture, "cell_px": px, "blocks": facts.get("blocks", []),

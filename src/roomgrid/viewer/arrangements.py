@@ -6,6 +6,8 @@ arrangements there are:
 ``data/arrangements/index.json``
     Each arrangement's name, grid shape, tile address and label count, fetched after the map
     shows (the switch appears then). The first is ``similarity``, whose cells are ``grid.bin``'s.
+    An arrangement the data could not make (``grid.json``'s ``unavailable``) has only its name,
+    kind, column and that reason, and no files.
 ``data/arrangements/<name>.bin``
     The cell ``row * cols + col`` of every photo, by the viewer's photo index (little-endian
     ``int32``, -1 for a photo the arrangement does not place): 4 bytes a photo, fetched when the
@@ -54,6 +56,11 @@ def arrangement_data(ids: Sequence[str], similarity: TileGeometry,
     for name, (grid, facts) in arrangements.items():
         if name == SIMILARITY or "/" in name or name.startswith("."):
             raise ValueError(f"arrangement name {name!r} cannot be a file name of its own")
+        if facts.get("unavailable"):
+            # Listed, greyed out with its reason, so the switch says why there is no such view.
+            entries.append({"name": name, "kind": facts.get("kind", ""), "by": facts.get("by"),
+                            "unavailable": facts["unavailable"]})
+            continue
         geometry = TileGeometry(int(facts["rows"]), int(facts["cols"]), similarity.cell_px,
                                 similarity.tile_px)
         cells = np.full(len(ids), -1, dtype="<i4")

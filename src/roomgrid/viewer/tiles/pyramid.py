@@ -263,6 +263,17 @@ def _render_pyramid(geometry: TileGeometry, writer_args: tuple, progress: tqdm,
     return tiles_per_zoom, failed
 
 
+def no_tiles(out_dir: os.PathLike | str, reason: str) -> dict:
+    """The pyramid of an arrangement that was not built: a folder holding only ``tiles.json``
+    with the reason, so the rule's output exists and nothing is drawn."""
+    summary = {"unavailable": reason, "tiles_per_zoom": [], "total_tiles": 0, "photos": 0,
+               "skipped": {}}
+    with atomic_directory(out_dir) as work:
+        write_json(summary, work / "tiles.json")
+    logger.info("tiles: none for %s (%s)", out_dir, reason)
+    return summary
+
+
 # --- the stage on files ------------------------------------------------------------------------
 
 def run_tiles(cells_tsv, facts_json, thumbs: Mapping[str, str], out_dir, *, cell_px: int,
@@ -270,6 +281,8 @@ def run_tiles(cells_tsv, facts_json, thumbs: Mapping[str, str], out_dir, *, cell
     from ...core.io import read_json, read_table
 
     facts = read_json(facts_json)
+    if facts.get("unavailable"):
+        return no_tiles(out_dir, facts["unavailable"])
     return render_tiles(read_table(cells_tsv), thumbs, out_dir, cell_px=cell_px,
                   shape=(facts["rows"], facts["cols"]), quality=quality, tile_px=tile_px,
                   background=tuple(background), n_jobs=n_jobs)

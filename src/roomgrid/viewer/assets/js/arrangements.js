@@ -82,7 +82,7 @@ export function createArrangements(view, data, hooks) {
 
   async function show(name) {
     if (name === current) return true;
-    if (!entries.has(name)) return false;
+    if (!entries.has(name) || entries.get(name).unavailable) return false;
     const next = await load(name);
     const photo = keptPhoto();
     const zoom = map.getZoom();
@@ -160,6 +160,11 @@ export function createArrangements(view, data, hooks) {
       const choice = document.createElement('option');
       choice.value = entry.name;
       choice.textContent = entry.name;
+      if (entry.unavailable) { // not built: the data has no value to arrange by
+        choice.disabled = true;
+        choice.textContent = entry.name + ' (' + entry.unavailable + ')';
+        choice.title = entry.unavailable;
+      }
       select.append(choice);
     }
     select.value = current;
