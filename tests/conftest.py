@@ -1,4 +1,5 @@
 import io
+import os
 
 import numpy as np
 import pytest
@@ -23,6 +24,21 @@ def room_like(seed: int, size=(600, 450)) -> Image.Image:
     field[rect[1]:rect[1] + rect[3], rect[0]:rect[0] + rect[2]] += rng.uniform(-60, 60, 3)
     field += rng.normal(0, 30, field.shape)
     return Image.fromarray(np.clip(field, 0, 255).astype(np.uint8), "RGB")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kept_models(tmp_path_factory):
+    """Exported models are kept in a folder of the test session, not the user's cache (the
+    workflows the tests start inherit it)."""
+    from roomgrid.features.cnn import CACHE_ENV
+
+    before = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("kept-models"))
+    yield os.environ[CACHE_ENV]
+    if before is None:
+        del os.environ[CACHE_ENV]
+    else:
+        os.environ[CACHE_ENV] = before
 
 
 @pytest.fixture

@@ -98,6 +98,82 @@ def test_int8_export_is_the_same_bytes_every_time_and_a_quarter_the_size(int8_pa
     assert int8_path.stat().st_size < 0.35 * model_path.stat().st_size
 
 
+def test_a_model_exported_for_one_work_directory_is_copied_into_the_next(model_path, tmp_path,
+                                                                         monkeypatch):
+    kept = tmp_path / "kept"
+    settings = dict(model="efficientnet-lite0", input_px=224, precision="fp32", cache_dir=kept)
+    assert cnn.export_onnx_kept(tmp_path / "a/cnn.onnx", **settings) is False  # exported
+    assert (tmp_path / "a/cnn.onnx").read_bytes() == model_path.read_bytes()
+    key = cnn.export_key("efficientnet-lite0", 224, None, "fp32")
+    assert sorted(f.name for f in kept.iterdir()) == [f"{key}.onnx", f"{key}.sha256"]
+
+    exports = []
+
+    def export(path, **kwargs):
+        exports.append(kwargs)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_bytes(model_path.read_bytes())
+
+    monkeypatch.setattr(cnn, "export_onnx", export)
+    assert cnn.export_onnx_kept(tmp_path / "b/cnn.onnx", **settings) is True  # copied
+    assert exports == [] and (tmp_path / "b/cnn.onnx").read_bytes() == model_path.read_bytes()
+    # a kept file that no longer matches its digest is exported anew, and kept again
+    (kept / f"{key}.onnx").write_bytes(b"cut short")
+    assert cnn.export_onnx_kept(tmp_path / "c/cnn.onnx", **settings) is False
+    assert len(exports) == 1 and (kept / f"{key}.onnx").read_bytes() == model_path.read_bytes()
+    assert cnn.export_onnx_kept(tmp_path / "d/cnn.onnx", **settings) is True
+    # with the cache off, every run exports
+    monkeypatch.setenv(cnn.CACHE_ENV, "off")
+    assert cnn.export_onnx_kept(tmp_path / "e/cnn.onnx", model="efficientnet-lite0",
+                                input_px=224, precision="fp32") is False
+    assert len(exports) == 2
+
+
+def test_the_kept_models_key_follows_settings_weights_packages_and_code(tmp_path, monkeypatch):
+    from importlib import metadata
+
+    base = cnn.export_key("efficientnet-lite0", 224, None, "int8")
+    assert base == cnn.export_key("efficientnet-lite0", 224, None, "int8")
+    others = {cnn.export_key("efficientnet-lite0", 224, None, "fp32"),
+              cnn.export_key("efficientnet-lite0", 260, None, "int8"),
+              cnn.export_key("torchvision:resnet50", 224, None, "int8")}
+    weights = tmp_path / "w.pth"
+    weights.write_bytes(b"one")
+    others.add(cnn.export_key("efficientnet-lite0", 224, str(weights), "int8"))
+    weights.write_bytes(b"two")  # same name, other weights
+    others.add(cnn.export_key("efficientnet-lite0", 224, str(weights), "int8"))
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version",
+                        lambda name: "0.0.1" if name == "onnxruntime" else real(name))
+    others.add(cnn.export_key("efficientnet-lite0", 224, None, "int8"))
+    monkeypatch.setattr(metadata, "version", real)
+    # roomgrid's own code: the package as a copy with one line added to one module
+    import shutil
+
+    copy = tmp_path / "roomgrid"
+    shutil.copytree(Path(cnn.__file__).parents[1], copy,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.onnx", "*.jpg"))
+    monkeypatch.setattr(cnn, "__file__", str(copy / "features" / "cnn.py"))
+    assert cnn.export_key("efficientnet-lite0", 224, None, "int8") == base
+    with open(copy / "scan" / "stacks.py", "a") as handle:
+        handle.write("# changed\n")
+    others.add(cnn.export_key("efficientnet-lite0", 224, None, "int8"))
+    assert len(others) == 7 and base not in others
+
+
+def test_the_kept_models_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv(cnn.CACHE_ENV, str(tmp_path / "mine"))
+    assert cnn.model_cache_dir() == tmp_path / "mine"
+    monkeypatch.setenv(cnn.CACHE_ENV, "off")
+    assert cnn.model_cache_dir() is None
+    monkeypatch.delenv(cnn.CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cnn.model_cache_dir() == tmp_path / "xdg/roomgrid/models"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cnn.model_cache_dir() == tmp_path / "home/.cache/roomgrid/models"
+
+
 def test_int8_weights_use_7_bits_so_no_cpu_saturates_their_sums(int8_path):
     """On CPUs without VNNI, 8-bit weights saturate onnxruntime's 16-bit sums (README); the
     agreement test alone would not see 8-bit weights come back on a CPU with VNNI."""

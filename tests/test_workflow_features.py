@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -226,6 +227,19 @@ def test_a_new_precision_embeds_anew_without_touching_the_scan_and_back_again(bu
     rules = {rule for rule, _ in jobs}
     assert "export_cnn" in rules and "cluster_photos" in rules
     assert not rules & {"embed_city", "scan_city", "make_demo_city"}
+
+
+def test_a_new_work_directory_copies_the_model_the_first_exported(built, tmp_path, kept_models):
+    """The export is the same bytes every time, so a second map's run copies the first's (kept in
+    $ROOMGRID_CACHE_DIR, here the test session's folder) instead of exporting it again."""
+    assert any(Path(kept_models).glob("*.onnx"))
+    work = tmp_path / "second"
+    work.mkdir()
+    (work / "config.yaml").write_text(yaml.safe_dump(CONFIG))
+    snakemake(work, "results/model/cnn.onnx")
+    assert (work / "results/model/cnn.onnx").read_bytes() == \
+        (built / "results/model/cnn.onnx").read_bytes()
+    assert "copied from" in (work / "logs/export_cnn.log").read_text()
 
 
 def test_a_city_embedded_on_its_own_gets_the_same_vectors(built, tmp_path):

