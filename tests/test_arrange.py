@@ -140,6 +140,17 @@ def test_a_block_of_one_photo_beside_a_block_of_thousands():
     assert result.blocks[0]["knn_kept"] > 0.3
 
 
+def arranged_on_files(tmp_path, table, points, **spec):
+    """run_arrangement on a selection table (every photo selected) and a t-SNE table written from
+    ``table`` and ``points``; returns the grid table and its facts as written."""
+    write_table(table.assign(selected=True), tmp_path / "photos.tsv")
+    write_table(pd.DataFrame({"id": table["id"], "x": points[:, 0], "y": points[:, 1]}),
+                tmp_path / "tsne.tsv")
+    run_arrangement(tmp_path / "tsne.tsv", tmp_path / "photos.tsv", tmp_path / "grid.tsv",
+                    tmp_path / "grid.json", **spec)
+    return read_table(tmp_path / "grid.tsv"), read_json(tmp_path / "grid.json")
+
+
 @pytest.mark.parametrize("spec", [Arrangement("size", "sqft", bands=4),
                                   Arrangement("area", "sqft")], ids=["bands", "categories"])
 def test_a_column_without_values_is_not_built_and_says_why(spec, caplog):
@@ -162,15 +173,8 @@ def test_run_arrangement_of_a_column_without_values_writes_an_empty_grid_and_the
     from roomgrid.viewer.tiles.pyramid import run_tiles
 
     table, points = photos(50)
-    table["selected"] = True
     table["price"] = np.nan
-    write_table(table, tmp_path / "photos.tsv")
-    write_table(pd.DataFrame({"id": table["id"], "x": points[:, 0], "y": points[:, 1]}),
-                tmp_path / "tsne.tsv")
-    run_arrangement(tmp_path / "tsne.tsv", tmp_path / "photos.tsv", tmp_path / "grid.tsv",
-                    tmp_path / "grid.json", name="rent", by="price", bands=12)
-    cells = read_table(tmp_path / "grid.tsv")
-    facts = read_json(tmp_path / "grid.json")
+    cells, facts = arranged_on_files(tmp_path, table, points, name="rent", by="price", bands=12)
     assert list(cells.columns) == ["id", "city", "row", "col"] and cells.empty
     assert facts["unavailable"] == "no photo has a value in column 'price'"
     assert (facts["rows"], facts["cols"], facts["n"], facts["blocks"]) == (0, 0, 0, [])
@@ -235,14 +239,7 @@ def test_known_columns_are_those_of_the_selection_table():
 
 def test_run_arrangement_writes_cells_and_block_facts(tmp_path):
     table, points = photos(120)
-    table["selected"] = True
-    write_table(table, tmp_path / "photos.tsv")
-    write_table(pd.DataFrame({"id": table["id"], "x": points[:, 0], "y": points[:, 1]}),
-                tmp_path / "tsne.tsv")
-    run_arrangement(tmp_path / "tsne.tsv", tmp_path / "photos.tsv", tmp_path / "grid.tsv",
-                    tmp_path / "grid.json", name="rent", by="price", bands=4)
-    cells = read_table(tmp_path / "grid.tsv")
-    facts = read_json(tmp_path / "grid.json")
+    cells, facts = arranged_on_files(tmp_path, table, points, name="rent", by="price", bands=4)
     assert list(cells.columns) == ["id", "city", "row", "col"] and len(cells) == 120
     assert len(cells[["row", "col"]].drop_duplicates()) == 120
     assert facts["kind"] == "bands" and [b["label"][:1] for b in facts["blocks"]] == ["$"] * 4 + ["n"]
