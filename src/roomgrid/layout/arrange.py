@@ -286,23 +286,22 @@ def run_arrangement(tsne_tsv, photos_tsv, out_tsv, out_json, *, name: str, by: s
     xy = points[["x", "y"]].to_numpy(dtype=np.float64)
     result = arrange(spec, xy, table, aspect=aspect, method=method, exact_max=exact_max,
                      block_size=block_size, n_jobs=n_jobs, seed=seed)
+    facts = {"name": name, "kind": spec.kind, **spec.params(), "rows": int(result.rows),
+             "cols": int(result.cols), "method": result.method, "mode": "arrangement",
+             "blocks": result.blocks}
     if not result.available:
         # Nothing to place: an empty grid table, and facts the tiles, viewer and report read the
         # reason from.
         write_table(pd.DataFrame({"id": [], "city": [], "row": [], "col": []}), out_tsv)
-        write_json({"name": name, "kind": spec.kind, **spec.params(), "rows": 0, "cols": 0,
-                    "n": 0, "method": result.method, "mode": "arrangement",
-                    "unavailable": result.unavailable, "blocks": []}, out_json)
+        write_json(facts | {"n": 0, "unavailable": result.unavailable}, out_json)
         return result
     rows_of, cols_of = np.divmod(result.cells, result.cols)
     write_table(pd.DataFrame({"id": points["id"], "city": table["city"], "row": rows_of,
                               "col": cols_of}), out_tsv)
     quality = layout_quality(xy, result.cells, result.rows, result.cols)
     filled = len(xy) / (result.rows * result.cols)
-    write_json({"name": name, "kind": spec.kind, **spec.params(), "rows": int(result.rows),
-                "cols": int(result.cols), "n": len(xy), "method": result.method,
-                "mode": "arrangement", "fill": round(filled, 4), "blocks": result.blocks,
-                "quality": {k: float(v) for k, v in quality.items()}}, out_json)
+    write_json(facts | {"n": len(xy), "fill": round(filled, 4),
+                        "quality": {k: float(v) for k, v in quality.items()}}, out_json)
     logger.info("arrangement %s: %d photos in %d blocks on a %dx%d grid (%.0f%% filled): %s",
                 name, len(xy), len(result.blocks), result.rows, result.cols, 100 * filled, quality)
     return result
